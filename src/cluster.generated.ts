@@ -1,0 +1,133 @@
+/* eslint-disable */
+// Generated from schema/cluster.schema.json by `npm run types`; do not edit.
+// Properties with a schema default are required here: src/load.ts fills them in before anyone reads them.
+
+
+/**
+ * An RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters. It is the etcd member name and the name the transport reaches the node by (the Vagrant machine name).
+ */
+export type NodeName = string
+/**
+ * How the scripts in out/ reach the nodes. `kind` picks one; each kind has its own settings.
+ */
+export type Transport = VagrantTransport
+
+/**
+ * One etcd cluster run as kubelet static pods on the masters of a hand-built Kubernetes control plane. Every default is the value of the tutorial this tool starts from (Bootstrapping the etcd Cluster).
+ */
+export interface Cluster {
+/**
+ * Path or URL of this schema, so that an editor completes and explains cluster.json.
+ */
+$schema?: string
+/**
+ * The Kubernetes masters. Each runs one etcd member as a static pod. etcd advises an odd number, at most seven.
+ * 
+ * @minItems 1
+ */
+masters: [Master, ...(Master)[]]
+/**
+ * The Kubernetes workers. They run no etcd; they only get time sync (ntp.sh).
+ */
+workers: Worker[]
+etcd: Etcd
+tls: Tls
+transport: Transport
+}
+/**
+ * One master: a node that runs an etcd member.
+ */
+export interface Master {
+name: NodeName
+/**
+ * The IPv4 or IPv6 address this master's etcd listens on for peers and clients (the tutorial reads it with `ip -4 addr show dev eth1`).
+ */
+ip: string
+/**
+ * The DNS name or IP address that peers and clients use to reach this master; it goes into the advertised peer and client URLs (the tutorial's masterN.node.local.consul).
+ */
+host: string
+}
+/**
+ * One worker: a node that only gets time sync.
+ */
+export interface Worker {
+name: NodeName
+}
+/**
+ * How each etcd member is configured. Defaults are the tutorial's.
+ */
+export interface Etcd {
+/**
+ * The container image the static pod runs; it must contain /usr/local/bin/etcd and /usr/local/bin/etcdctl.
+ */
+image: string
+/**
+ * The port etcd serves clients on (ETCD_LISTEN_CLIENT_URLS, ETCD_ADVERTISE_CLIENT_URLS).
+ */
+clientPort: number
+/**
+ * The port etcd members talk to each other on (ETCD_LISTEN_PEER_URLS, ETCD_INITIAL_ADVERTISE_PEER_URLS).
+ */
+peerPort: number
+/**
+ * ETCD_INITIAL_CLUSTER_TOKEN: a name unique to this cluster, so that members of two clusters never join each other.
+ */
+clusterToken: string
+/**
+ * ETCD_DATA_DIR on each master, mounted into the pod from the host.
+ */
+dataDir: string
+/**
+ * The directory on each master that holds the CA, certificate and key, mounted into the pod at the same path.
+ */
+certDir: string
+/**
+ * The kubelet's static-pod manifest directory on each master (kubelet --pod-manifest-path).
+ */
+manifestDir: string
+localListener: LocalListener
+}
+/**
+ * The plain-HTTP client listener on the loopback address (the tutorial's http://127.0.0.1:2379). The liveness probe and verify.sh use it. Turn it off to serve clients only over TLS.
+ */
+export interface LocalListener {
+/**
+ * Whether etcd also listens for plain-HTTP clients on the loopback address.
+ */
+enabled: boolean
+/**
+ * The loopback address to listen on: 127.0.0.1, or ::1 on an IPv6-only master.
+ */
+address: ("127.0.0.1" | "::1")
+/**
+ * The port of the loopback listener; when absent, the client port.
+ */
+port?: number
+}
+/**
+ * The certificate files on the operator's machine that distribute.sh copies to every master, relative to cluster.json. One certificate serves peers and clients, as in the tutorial; its SANs must cover every master's host and ip.
+ */
+export interface Tls {
+/**
+ * The CA certificate that signed the certificate (ETCD_TRUSTED_CA_FILE, ETCD_PEER_TRUSTED_CA_FILE).
+ */
+ca: string
+/**
+ * The certificate each member serves and presents to its peers (ETCD_CERT_FILE, ETCD_PEER_CERT_FILE).
+ */
+cert: string
+/**
+ * The certificate's private key (ETCD_KEY_FILE, ETCD_PEER_KEY_FILE). It is copied to the masters with mode 0600 and never into out/.
+ */
+key: string
+}
+/**
+ * The tutorial's: `vagrant ssh NAME` and `vagrant scp` (the vagrant-scp plugin), run from the Vagrant project directory.
+ */
+export interface VagrantTransport {
+/**
+ * Which transport.
+ */
+kind: "vagrant"
+}

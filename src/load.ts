@@ -1,0 +1,347 @@
+// Stage 1 of 4: cluster.json text → a typed Cluster with every default filled in, or every problem at once.
+//
+// The happy path is JSON.parse and one ajv pass. Positions (line:column) are only worked out when there is
+// something to report, by re-reading the text with momoa, which keeps them.
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Cluster } from './cluster.generated.js';
+import { annotationKeywords, readSchema, type JsonSchema } from './schema.js';
+
+export type Severity = 'error' | 'warning';
+
+/** One thing wrong with cluster.json, where it is, and what would be right. */
+export interface Problem {
+  severity: Severity;
+  /** The file as the user named it. */
+  file: string;
+  line: number;
+  column: number;
+  /** JSON pointer (RFC 6901) to the value; "" is the whole document. */
+  pointer: string;
+  message: string;
+}
+
+export type LoadResult =
+  | { ok: true; cluster: Cluster; warnings: Problem[] }
+  | { ok: false; problems: Problem[] };
+
+/** A problem before it has a position: which value, and what is wrong with it. */
+export interface Finding {
+  severity: Severity;
+  pointer: string;
+  message: string;
+  /** Point at the property's key rather than its value (an unknown property). */
+  atKey?: boolean;
+}
+
+/** `cluster.json:14:13  /masters/1/ip  must be an IPv4 or IPv6 address` */
+export function formatProblem(problem: Problem): string {
+  const prefix = problem.severity === 'warning' ? 'warning: ' : '';
+  return `${problem.file}:${problem.line}:${problem.column}  ${problem.pointer || '/'}  ${prefix}${problem.message}`;
+}
+
+let compiled: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  if (compiled) return compiled;
+  // allErrors: report every problem in one run. useDefaults: the Cluster the rest of the program sees has every
+  // default filled in (src/cluster.generated.ts marks those properties required). verbose: errors carry their
+  // schema, which holds our patternMessage.
+  const ajv = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, discriminator: true, strict: true });
+  ajv.addVocabulary([...annotationKeywords]);
+  compiled = ajv.compile(readSchema());
+  return compiled;
+}
+
+/** Read and load a cluster file. `file` is used as given in every message. */
+export function loadClusterFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${(error as Error).message})`;
+    return { ok: false, problems: [{ severity: 'error', file, line: 1, column: 1, pointer: '', message: reason }] };
+  }
+  return parseCluster(text, file);
+}
+
+/** Parse, validate against the schema, then apply the rules a schema cannot say. Pure. */
+export function parseCluster(text: string, file: string): LoadResult {
+  // A byte-order mark is legal in a UTF-8 file but not in JSON text; editors on some systems add one.
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch {
+    return { ok: false, problems: [syntaxProblem(body, file)] };
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    const found = document === null ? 'null' : Array.isArray(document) ? 'an array' : `a ${typeof document}`;
+    return {
+      ok: false,
+      problems: locate(body, file, [{ severity: 'error', pointer: '', message: `must be a JSON object describing the cluster (found ${found})` }]),
+    };
+  }
+  const validate = schemaValidator();
+  if (!validate(document)) {
+    return { ok: false, problems: locate(body, file, schemaFindings(validate.errors ?? [])) };
+  }
+  const cluster = document as Cluster;
+  const findings = clusterRules(cluster);
+  const problems = findings.length ? locate(body, file, findings) : [];
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (errors.length) return { ok: false, problems };
+  return { ok: true, cluster, warnings: problems };
+}
+
+function syntaxProblem(text: string, file: string): Problem {
+  if (text.trim() === '') return { severity: 'error', file, line: 1, column: 1, pointer: '', message: 'is empty; it must be a JSON object describing the cluster' };
+  const { line, column, reason } = jsonSyntaxError(text);
+  return { severity: 'error', file, line, column, pointer: '', message: `is not valid JSON: ${reason}` };
+}
+
+// JSON.parse's message has no line and column on Node 20; momoa's does, and names the token.
+function jsonSyntaxError(text: string): { line: number; column: number; reason: string } {
+  try {
+    momoaParse(text);
+  } catch (error) {
+    const e = error as { line?: number; column?: number; message: string };
+    const reason = e.message.replace(/\s*\(\d+:\d+\)\s*$/, '').replace(/\.$/, '');
+    return { line: e.line ?? 1, column: e.column ?? 1, reason: explainToken(reason) };
+  }
+  return { line: 1, column: 1, reason: 'unexpected input' };
+}
+
+function explainToken(reason: string): string {
+  const names: Record<string, string> = { RBrace: "'}'", RBracket: "']'", Comma: "','", Colon: "':'", LBrace: "'{'", LBracket: "'['" };
+  const named = reason.replace(/Unexpected token (\w+) found/, (_, token: string) => `unexpected ${names[token] ?? token}`);
+  return /unexpected '[}\]]'/.test(named) ? `${named} (a trailing comma, or a missing value?)` : named.replace('Unexpected', 'unexpected');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schema errors → findings a person can act on.
+
+function schemaFindings(errors: ErrorObject[]): Finding[] {
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    // A discriminated oneOf reports the inner error already; its summary adds nothing.
+    if (error.keyword === 'oneOf') continue;
+    const finding = schemaFinding(error);
+    const key = `${finding.pointer}\u0000${finding.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    findings.push(finding);
+  }
+  return findings;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  return `${typeof value} ${String(value)}`;
+}
+
+function schemaFinding(error: ErrorObject): Finding {
+  const pointer = error.instancePath;
+  const parentSchema = (error.parentSchema ?? {}) as JsonSchema;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required': {
+      const missing = String(params['missingProperty']);
+      const property = ((parentSchema['properties'] ?? {}) as Record<string, JsonSchema>)[missing];
+      const what = typeof property?.['description'] === 'string' ? `: ${firstSentence(property['description'])}` : '';
+      return { severity: 'error', pointer, message: `is missing the required property "${missing}"${what}` };
+    }
+    case 'additionalProperties': {
+      const unknown = String(params['additionalProperty']);
+      const known = Object.keys((parentSchema['properties'] ?? {}) as object);
+      const guess = closest(unknown, known);
+      const hint = guess ? `did you mean "${guess}"?` : `known properties: ${known.map((k) => `"${k}"`).join(', ')}`;
+      return { severity: 'error', pointer: `${pointer}/${escapePointer(unknown)}`, message: `unknown property "${unknown}" (${hint})`, atKey: true };
+    }
+    case 'pattern': {
+      const custom = parentSchema['patternMessage'];
+      return { severity: 'error', pointer, message: `${typeof custom === 'string' ? custom : `must match ${String(params['pattern'])}`} (found ${describe(error.data)})` };
+    }
+    case 'type':
+      return { severity: 'error', pointer, message: `must be ${article(String(params['type']))} (found ${describe(error.data)})` };
+    case 'minimum':
+    case 'maximum':
+      return { severity: 'error', pointer, message: `must be ${rangeOf(parentSchema)} (found ${describe(error.data)})` };
+    case 'enum':
+      return { severity: 'error', pointer, message: `must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (found ${describe(error.data)})` };
+    case 'const':
+      return { severity: 'error', pointer, message: `must be ${JSON.stringify(params['allowedValue'])} (found ${describe(error.data)})` };
+    case 'discriminator': {
+      const tag = String(params['tag']);
+      const kinds = ((parentSchema['oneOf'] ?? []) as JsonSchema[]).map((s) => String(s['$ref'] ?? '').replace(/^#\/\$defs\/(\w+)Transport$/, '"$1"'));
+      const where = params['error'] === 'tag' ? `${pointer}` : `${pointer}/${tag}`;
+      return { severity: 'error', pointer: where, message: `"${tag}" must be one of ${kinds.join(', ')} (found ${describe(error.data && (error.data as Record<string, unknown>)[tag])})` };
+    }
+    case 'minItems':
+      return { severity: 'error', pointer, message: `must have at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}` };
+    case 'maxLength':
+      return { severity: 'error', pointer, message: `must be at most ${String(params['limit'])} characters (found ${describe(error.data)})` };
+    default:
+      return { severity: 'error', pointer, message: error.message ?? `fails ${error.keyword}` };
+  }
+}
+
+function rangeOf(schema: JsonSchema): string {
+  const min = schema['minimum'];
+  const max = schema['maximum'];
+  if (min === 1 && max === 65535) return 'a port number from 1 to 65535';
+  return `from ${String(min ?? '-∞')} to ${String(max ?? '∞')}`;
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { integer: 'a whole number', number: 'a number', string: 'a string', boolean: 'true or false', object: 'an object', array: 'an array', null: 'null' };
+  return type.split(',').map((t) => names[t] ?? t).join(' or ');
+}
+
+function firstSentence(text: string): string {
+  const end = text.search(/\.(\s|$)/);
+  const sentence = end === -1 ? text : text.slice(0, end);
+  return sentence.charAt(0).toLowerCase() + sentence.slice(1);
+}
+
+/** The known name nearest to a misspelt one, if it is near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The rules a schema cannot say.
+
+/** Canonical text of an IP address, so that `fd00::1` and `fd00:0::1` count as the same address. */
+export function canonicalIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return groups.map((g) => g.replace(/^0+(?=.)/, '')).join(':');
+}
+
+/** A DNS name made of RFC 1123 labels, or an IP address. */
+export function isHost(host: string): boolean {
+  if (isIP(host)) return true;
+  if (/^[0-9.]+$/.test(host) || host.includes(':')) return false;
+  return host.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
+export function clusterRules(cluster: Cluster): Finding[] {
+  const findings: Finding[] = [];
+  const error = (pointer: string, message: string) => findings.push({ severity: 'error', pointer, message });
+
+  const firstAt = (seen: Map<string, string>, key: string, pointer: string, what: string) => {
+    const earlier = seen.get(key);
+    if (earlier !== undefined) error(pointer, `${what} (also at ${earlier})`);
+    else seen.set(key, pointer);
+  };
+
+  // A name is both the etcd member name and the transport's address for the node, so it is unique over all nodes.
+  const names = new Map<string, string>();
+  const ips = new Map<string, string>();
+  const hosts = new Map<string, string>();
+  cluster.masters.forEach((master, i) => {
+    const at = `/masters/${i}`;
+    firstAt(names, master.name, `${at}/name`, `duplicate node name "${master.name}"`);
+    if (!isIP(master.ip)) error(`${at}/ip`, `must be an IPv4 or IPv6 address (found ${JSON.stringify(master.ip)})`);
+    else firstAt(ips, canonicalIp(master.ip), `${at}/ip`, `duplicate master ip ${master.ip}`);
+    if (!isHost(master.host)) error(`${at}/host`, `must be a DNS name of RFC 1123 labels or an IP address (found ${JSON.stringify(master.host)})`);
+    else firstAt(hosts, isIP(master.host) ? canonicalIp(master.host) : master.host.toLowerCase(), `${at}/host`, `duplicate master host ${master.host}`);
+  });
+  cluster.workers.forEach((worker, i) => firstAt(names, worker.name, `/workers/${i}/name`, `duplicate node name "${worker.name}"`));
+
+  if (cluster.etcd.clientPort === cluster.etcd.peerPort) {
+    error('/etcd/peerPort', `must differ from clientPort: etcd cannot serve peers and clients on one port (both are ${cluster.etcd.peerPort})`);
+  }
+
+  // etcd's FAQ: an odd number of members tolerates as many failures as the next even number, and more than seven
+  // slows every write (https://etcd.io/docs/v3.5/faq/#why-an-odd-number-of-cluster-members).
+  const count = cluster.masters.length;
+  if (count % 2 === 0) {
+    findings.push({ severity: 'warning', pointer: '/masters', message: `${count} masters tolerate no more failures than ${count - 1}; etcd advises an odd number` });
+  }
+  if (count > 7) {
+    findings.push({ severity: 'warning', pointer: '/masters', message: `${count} masters: etcd advises at most seven; every write waits for a majority` });
+  }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Positions.
+
+type MomoaNode = {
+  type: string;
+  loc: { start: { line: number; column: number } };
+  members?: { name: MomoaNode & { value?: string }; value: MomoaNode }[];
+  elements?: { value: MomoaNode }[];
+  body?: MomoaNode;
+};
+
+// momoa keeps positions; it is only needed when there is something to report, so it is required on first use
+// rather than imported: a clean run does not pay for loading it.
+const requireFromHere = createRequire(import.meta.url);
+function momoaParse(text: string): MomoaNode {
+  const momoa = requireFromHere('@humanwhocodes/momoa') as typeof import('@humanwhocodes/momoa');
+  return momoa.parse(text, { mode: 'json' }) as unknown as MomoaNode;
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** Attach line and column to each finding, walking the document's syntax tree along the pointer. */
+function locate(text: string, file: string, findings: Finding[]): Problem[] {
+  const document = momoaParse(text);
+  const root = document.body ?? document;
+  return findings.map((finding) => {
+    const segments = finding.pointer === '' ? [] : finding.pointer.slice(1).split('/').map(unescapePointer);
+    let node: MomoaNode = root;
+    let keyNode: MomoaNode | undefined;
+    for (const segment of segments) {
+      keyNode = undefined;
+      if (node.type === 'Object') {
+        const member = node.members?.find((m) => m.name.value === segment);
+        if (!member) break;
+        keyNode = member.name;
+        node = member.value;
+      } else if (node.type === 'Array') {
+        const element = node.elements?.[Number(segment)];
+        if (!element) break;
+        node = element.value;
+      } else break;
+    }
+    const at = finding.atKey && keyNode ? keyNode : node;
+    return { severity: finding.severity, file, line: at.loc.start.line, column: at.loc.start.column, pointer: finding.pointer, message: finding.message };
+  });
+}

@@ -1,0 +1,248 @@
+// Stage 2 of 4: Cluster → Plan. Pure functions, no I/O: every value a template places is derived here, once.
+//
+// Every string in the plan is final text: templates place values and never compute them. Numbers are strings
+// too, because Handlebars with noEscape adds adjacent numbers ("{{a}}{{b}}" with 1 and 2 gives "3").
+import { isIP } from 'node:net';
+import { posix } from 'node:path';
+import type { Cluster, Master } from './cluster.generated.js';
+
+/** An `env:` entry of the etcd container. */
+export interface EnvVar {
+  name: string;
+  value: string;
+}
+
+/** A certificate file: where it is on the operator's machine, where it is staged and where it lands on a master. */
+export interface TlsFile {
+  /** Path relative to the out/ directory, so that a script finds it from its own location. */
+  fromOut: string;
+  /** The file name in the remote user's home directory after the copy (the tutorial's ~/ca.pem). */
+  staged: string;
+  /** Where it ends up on the master. */
+  remote: string;
+  /** Its mode there: 0600 for the key, 0644 for the rest. */
+  mode: string;
+}
+
+/** One etcd member: a master and everything derived from it. */
+export interface Member {
+  name: string;
+  ip: string;
+  host: string;
+  /** ETCD_INITIAL_ADVERTISE_PEER_URLS: how peers reach this member. */
+  peerUrl: string;
+  /** ETCD_ADVERTISE_CLIENT_URLS: how clients reach this member. */
+  clientUrl: string;
+  /** ETCD_LISTEN_PEER_URLS. */
+  listenPeerUrl: string;
+  /** ETCD_LISTEN_CLIENT_URLS: the TLS listener on the master's ip, plus the plain loopback one when enabled. */
+  listenClientUrls: string;
+  /** Where the kubelet's liveness probe opens a TCP connection. */
+  probeHost: string;
+  probePort: string;
+  /** The etcd container's environment, in the tutorial's order. */
+  env: EnvVar[];
+  /** The file in out/ that holds this member's manifest. */
+  manifestFile: string;
+}
+
+export interface Node {
+  name: string;
+  role: 'master' | 'worker';
+}
+
+export interface Plan {
+  /** The generated-by line every file carries, in the comment syntax of none: each template wraps it. */
+  generatedBy: string;
+  members: Member[];
+  memberCount: string;
+  /** out/ as seen from the directory that holds cluster.json, where the operator runs the scripts from. */
+  outDir: string;
+  /** Masters then workers: every node that gets time sync. */
+  nodes: Node[];
+  /** The names of `nodes`, for a bash array. */
+  nodeNames: string[];
+  /** The members' names, peer URLs and client URLs, index for index: what verify.sh expects to find. */
+  memberNames: string[];
+  peerUrls: string[];
+  clientUrls: string[];
+  /** ETCD_INITIAL_CLUSTER: name=peerUrl for every member, in cluster.json's order. */
+  initialCluster: string;
+  etcd: {
+    image: string;
+    clusterToken: string;
+    dataDir: string;
+    certDir: string;
+    manifestDir: string;
+    clientPort: string;
+    peerPort: string;
+    /** The plain-HTTP loopback client URL, or "" when the listener is off. */
+    localClientUrl: string;
+  };
+  tls: { ca: TlsFile; cert: TlsFile; key: TlsFile };
+  manifest: {
+    /** The file name in the remote user's home after the copy (the tutorial's ~/etcd.manifest). */
+    staged: string;
+    /** Where kubelet reads it. */
+    remote: string;
+    mode: string;
+    /**
+     * A temporary name beside the manifest directory, on the same file system, so that the final `mv` is an atomic
+     * rename: kubelet reads every file in its manifest directory and must never see half a manifest.
+     */
+    swap: string;
+  };
+  transport: Cluster['transport'];
+  /** The partial under templates/partials/ that defines the scripts' transport_run and transport_copy. */
+  transportPartial: string;
+  /** Everything verify.sh needs to ask a member from inside its own container. */
+  verify: {
+    /** The endpoints the tutorial's `etcdctl member list` asks on a master: its loopback listener, or all members. */
+    memberListEndpoint: string;
+    /** Whether that endpoint needs the client certificate (it does when the plain loopback listener is off). */
+    memberListNeedsTls: boolean;
+    /** Every member's client URL, comma-separated, as etcdctl's --endpoints takes them. */
+    allClientUrls: string;
+  };
+  mermaid: { members: { id: string; label: string }[] };
+}
+
+/** What the plan needs to know about where things are, besides the cluster itself. */
+export interface PlanContext {
+  /** cluster.json's path as the header names it, e.g. "cluster.json". */
+  configName: string;
+  /** The directory holding cluster.json, relative to out/ ("..", usually). TLS paths are relative to it. */
+  configDirFromOut: string;
+  /** out/ relative to the directory holding cluster.json ("out", usually). */
+  outDirFromConfig: string;
+}
+
+/** A host as it stands in a URL: IPv6 literals in brackets (RFC 3986 §3.2.2). */
+export function urlHost(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+export function url(scheme: 'http' | 'https', host: string, port: number): string {
+  return `${scheme}://${urlHost(host)}:${port}`;
+}
+
+/** `master1=https://master1…:2380,master2=…`, exactly the tutorial's MASTER_LIST. */
+export function initialCluster(members: readonly Pick<Member, 'name' | 'peerUrl'>[]): string {
+  return members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+}
+
+export function localClientUrl(cluster: Cluster): string {
+  const listener = cluster.etcd.localListener;
+  return listener.enabled ? url('http', listener.address, listener.port ?? cluster.etcd.clientPort) : '';
+}
+
+function member(cluster: Cluster, master: Master, initial: string): Member {
+  const { etcd } = cluster;
+  const certDir = etcd.certDir;
+  const remote = (file: string) => posix.join(certDir, posix.basename(file));
+  const peerUrl = url('https', master.host, etcd.peerPort);
+  const clientUrl = url('https', master.host, etcd.clientPort);
+  const listenPeerUrl = url('https', master.ip, etcd.peerPort);
+  const local = localClientUrl(cluster);
+  const listener = etcd.localListener;
+  const listenClientUrls = [url('https', master.ip, etcd.clientPort), ...(local ? [local] : [])].join(',');
+  // The tutorial's variables, in the tutorial's order. Each is an ETCD_* variable and never also a flag:
+  // etcd refuses to start when one option is set both ways.
+  const env: EnvVar[] = [
+    { name: 'ETCD_NAME', value: master.name },
+    { name: 'ETCD_CERT_FILE', value: remote(cluster.tls.cert) },
+    { name: 'ETCD_KEY_FILE', value: remote(cluster.tls.key) },
+    { name: 'ETCD_PEER_CERT_FILE', value: remote(cluster.tls.cert) },
+    { name: 'ETCD_PEER_KEY_FILE', value: remote(cluster.tls.key) },
+    { name: 'ETCD_TRUSTED_CA_FILE', value: remote(cluster.tls.ca) },
+    { name: 'ETCD_PEER_TRUSTED_CA_FILE', value: remote(cluster.tls.ca) },
+    { name: 'ETCD_PEER_CLIENT_CERT_AUTH', value: 'true' },
+    { name: 'ETCD_CLIENT_CERT_AUTH', value: 'true' },
+    { name: 'ETCD_INITIAL_ADVERTISE_PEER_URLS', value: peerUrl },
+    { name: 'ETCD_ADVERTISE_CLIENT_URLS', value: clientUrl },
+    { name: 'ETCD_LISTEN_PEER_URLS', value: listenPeerUrl },
+    { name: 'ETCD_LISTEN_CLIENT_URLS', value: listenClientUrls },
+    { name: 'ETCD_INITIAL_CLUSTER_TOKEN', value: etcd.clusterToken },
+    { name: 'ETCD_INITIAL_CLUSTER', value: initial },
+    { name: 'ETCD_INITIAL_CLUSTER_STATE', value: 'new' },
+    { name: 'ETCD_DATA_DIR', value: etcd.dataDir },
+  ];
+  return {
+    name: master.name,
+    ip: master.ip,
+    host: master.host,
+    peerUrl,
+    clientUrl,
+    listenPeerUrl,
+    listenClientUrls,
+    // The tutorial probes the plain loopback listener. With it off, the probe opens the TLS listener on the
+    // master's own ip instead (a TCP probe needs no certificate).
+    probeHost: listener.enabled ? listener.address : master.ip,
+    probePort: String(listener.enabled ? (listener.port ?? etcd.clientPort) : etcd.clientPort),
+    env,
+    manifestFile: `${master.name}-etcd.manifest`,
+  };
+}
+
+/** A Mermaid node label: Mermaid ends a quoted label at `"`, so it is written as an entity. */
+export function mermaidLabel(lines: readonly string[]): string {
+  return lines.map((line) => line.replace(/"/g, '#quot;')).join('<br/>');
+}
+
+export function plan(cluster: Cluster, context: PlanContext): Plan {
+  const { etcd, tls } = cluster;
+  const peerUrls = cluster.masters.map((m) => ({ name: m.name, peerUrl: url('https', m.host, etcd.peerPort) }));
+  const initial = initialCluster(peerUrls);
+  const members = cluster.masters.map((m) => member(cluster, m, initial));
+  const local = localClientUrl(cluster);
+  const tlsFile = (file: string, mode: string): TlsFile => ({
+    fromOut: posix.isAbsolute(file) ? file : posix.normalize(posix.join(context.configDirFromOut, file)),
+    staged: posix.basename(file),
+    remote: posix.join(etcd.certDir, posix.basename(file)),
+    mode,
+  });
+  const manifestName = 'etcd.manifest';
+  const nodes = [
+    ...cluster.masters.map((m): Node => ({ name: m.name, role: 'master' })),
+    ...cluster.workers.map((w): Node => ({ name: w.name, role: 'worker' })),
+  ];
+  return {
+    generatedBy: `Generated by etcd-bootstrap from ${context.configName} (npm run generate). Do not edit: edit ${context.configName} and generate again.`,
+    members,
+    memberCount: String(members.length),
+    outDir: context.outDirFromConfig,
+    nodes,
+    nodeNames: nodes.map((n) => n.name),
+    memberNames: members.map((m) => m.name),
+    peerUrls: members.map((m) => m.peerUrl),
+    clientUrls: members.map((m) => m.clientUrl),
+    initialCluster: initial,
+    etcd: {
+      image: etcd.image,
+      clusterToken: etcd.clusterToken,
+      dataDir: etcd.dataDir,
+      certDir: etcd.certDir,
+      manifestDir: etcd.manifestDir,
+      clientPort: String(etcd.clientPort),
+      peerPort: String(etcd.peerPort),
+      localClientUrl: local,
+    },
+    tls: { ca: tlsFile(tls.ca, '0644'), cert: tlsFile(tls.cert, '0644'), key: tlsFile(tls.key, '0600') },
+    manifest: {
+      staged: manifestName,
+      remote: posix.join(etcd.manifestDir, manifestName),
+      mode: '0644',
+      swap: posix.join(posix.dirname(etcd.manifestDir), `.${manifestName}.etcd-bootstrap`),
+    },
+    transport: cluster.transport,
+    transportPartial: `transport/${cluster.transport.kind}`,
+    verify: {
+      memberListEndpoint: local || members.map((m) => m.clientUrl).join(','),
+      memberListNeedsTls: !local,
+      allClientUrls: members.map((m) => m.clientUrl).join(','),
+    },
+    mermaid: {
+      members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),
+    },
+  };
+}
