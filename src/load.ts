@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import type { Cluster } from './cluster.generated.js';
+import type { Cluster, Master } from './cluster.generated.js';
 import { annotationKeywords, readSchema, type JsonSchema } from './schema.js';
 
 export type Severity = 'error' | 'warning';
@@ -85,7 +85,12 @@ export function parseCluster(text: string, file: string): LoadResult {
   }
   const validate = schemaValidator();
   if (!validate(document)) {
-    return { ok: false, problems: locate(body, file, schemaFindings(validate.errors ?? [])) };
+    // The rules still run, so that one run reports every problem; where the schema already found something wrong
+    // with a value, the rules say nothing more about it.
+    const schema = schemaFindings(validate.errors ?? []);
+    const reported = new Set(schema.map((f) => f.pointer));
+    const rules = clusterRules(document as Cluster).filter((f) => f.severity === 'error' && !reported.has(f.pointer));
+    return { ok: false, problems: locate(body, file, [...schema, ...rules]) };
   }
   const cluster = document as Cluster;
   const findings = clusterRules(cluster);
@@ -253,8 +258,14 @@ export function isHost(host: string): boolean {
   return host.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
 }
 
+/**
+ * The rules a schema cannot say. They also run on a document the schema refused, so every value is checked for
+ * its type before use.
+ */
 export function clusterRules(cluster: Cluster): Finding[] {
   const findings: Finding[] = [];
+  const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
   const error = (pointer: string, message: string) => findings.push({ severity: 'error', pointer, message });
 
   const firstAt = (seen: Map<string, string>, key: string, pointer: string, what: string) => {
@@ -267,23 +278,41 @@ export function clusterRules(cluster: Cluster): Finding[] {
   const names = new Map<string, string>();
   const ips = new Map<string, string>();
   const hosts = new Map<string, string>();
-  cluster.masters.forEach((master, i) => {
+  const masters = list<Partial<Record<keyof Master, unknown>>>(cluster.masters);
+  masters.forEach((master, i) => {
     const at = `/masters/${i}`;
-    firstAt(names, master.name, `${at}/name`, `duplicate node name "${master.name}"`);
-    if (!isIP(master.ip)) error(`${at}/ip`, `must be an IPv4 or IPv6 address (found ${JSON.stringify(master.ip)})`);
-    else firstAt(ips, canonicalIp(master.ip), `${at}/ip`, `duplicate master ip ${master.ip}`);
-    if (!isHost(master.host)) error(`${at}/host`, `must be a DNS name of RFC 1123 labels or an IP address (found ${JSON.stringify(master.host)})`);
-    else firstAt(hosts, isIP(master.host) ? canonicalIp(master.host) : master.host.toLowerCase(), `${at}/host`, `duplicate master host ${master.host}`);
+    const [name, ip, host] = [text(master?.name), text(master?.ip), text(master?.host)];
+    if (name !== undefined) firstAt(names, name, `${at}/name`, `duplicate node name "${name}"`);
+    if (ip !== undefined && !isIP(ip)) error(`${at}/ip`, `must be an IPv4 or IPv6 address (found ${JSON.stringify(ip)})`);
+    else if (ip !== undefined) firstAt(ips, canonicalIp(ip), `${at}/ip`, `duplicate master ip ${ip}`);
+    if (host !== undefined && !isHost(host)) error(`${at}/host`, `must be a DNS name of RFC 1123 labels or an IP address (found ${JSON.stringify(host)})`);
+    else if (host !== undefined) firstAt(hosts, isIP(host) ? canonicalIp(host) : host.toLowerCase(), `${at}/host`, `duplicate master host ${host}`);
   });
-  cluster.workers.forEach((worker, i) => firstAt(names, worker.name, `/workers/${i}/name`, `duplicate node name "${worker.name}"`));
+  list<{ name?: unknown }>(cluster.workers).forEach((worker, i) => {
+    const name = text(worker?.name);
+    if (name !== undefined) firstAt(names, name, `/workers/${i}/name`, `duplicate node name "${name}"`);
+  });
 
-  if (cluster.etcd.clientPort === cluster.etcd.peerPort) {
-    error('/etcd/peerPort', `must differ from clientPort: etcd cannot serve peers and clients on one port (both are ${cluster.etcd.peerPort})`);
+  const etcd = (cluster.etcd ?? {}) as Partial<Cluster['etcd']>;
+  if (typeof etcd.clientPort === 'number' && etcd.clientPort === etcd.peerPort) {
+    error('/etcd/peerPort', `must differ from clientPort: etcd cannot serve peers and clients on one port (both are ${etcd.peerPort})`);
+  }
+
+  // Each file is staged under its own name in the remote home directory and lands in certDir under that name.
+  const tls = (cluster.tls ?? {}) as Partial<Cluster['tls']>;
+  const staged = new Map<string, string>([['etcd.manifest', 'the manifest']]);
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const path = text(tls[key]);
+    if (path === undefined) continue;
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const clash = staged.get(base);
+    if (clash) error(`/tls/${key}`, `has the file name "${base}", as ${clash} does: the files land side by side in etcd.certDir, so their names must differ`);
+    else staged.set(base, `tls.${key}`);
   }
 
   // etcd's FAQ: an odd number of members tolerates as many failures as the next even number, and more than seven
   // slows every write (https://etcd.io/docs/v3.5/faq/#why-an-odd-number-of-cluster-members).
-  const count = cluster.masters.length;
+  const count = masters.length;
   if (count % 2 === 0) {
     findings.push({ severity: 'warning', pointer: '/masters', message: `${count} masters tolerate no more failures than ${count - 1}; etcd advises an odd number` });
   }
@@ -324,7 +353,7 @@ function unescapePointer(segment: string): string {
 function locate(text: string, file: string, findings: Finding[]): Problem[] {
   const document = momoaParse(text);
   const root = document.body ?? document;
-  return findings.map((finding) => {
+  const located = findings.map((finding) => {
     const segments = finding.pointer === '' ? [] : finding.pointer.slice(1).split('/').map(unescapePointer);
     let node: MomoaNode = root;
     let keyNode: MomoaNode | undefined;
@@ -344,4 +373,6 @@ function locate(text: string, file: string, findings: Finding[]): Problem[] {
     const at = finding.atKey && keyNode ? keyNode : node;
     return { severity: finding.severity, file, line: at.loc.start.line, column: at.loc.start.column, pointer: finding.pointer, message: finding.message };
   });
+  // In the order a person reads the file.
+  return located.sort((a, b) => a.line - b.line || a.column - b.column);
 }

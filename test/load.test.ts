@@ -1,0 +1,139 @@
+// load.ts: cluster.json text → a Cluster with defaults, or every problem, each located.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { canonicalIp, closest, formatProblem, isHost, parseCluster, type LoadResult } from '../src/load.js';
+import { minimalCluster } from './support/fixtures.js';
+
+function problems(result: LoadResult): string[] {
+  assert.ok(!result.ok, 'expected the cluster to be refused');
+  return result.ok ? [] : result.problems.map(formatProblem);
+}
+
+function refused(text: string): string[] {
+  return problems(parseCluster(text, 'cluster.json'));
+}
+
+test('a minimal cluster gets the tutorial defaults', () => {
+  const result = parseCluster(JSON.stringify(minimalCluster()), 'cluster.json');
+  assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
+  if (!result.ok) return;
+  assert.equal(result.cluster.etcd, {
+    image: 'quay.io/coreos/etcd:v3.3.5',
+    clientPort: 2379,
+    peerPort: 2380,
+    clusterToken: 'etcd-cluster-0',
+    dataDir: '/var/lib/etcd',
+    certDir: '/etc/etcd',
+    manifestDir: '/etc/kubernetes/manifests',
+    localListener: { enabled: true, address: '127.0.0.1' },
+  });
+  assert.equal(result.cluster.tls, { ca: 'ca.pem', cert: 'kubernetes.pem', key: 'kubernetes-key.pem' });
+  assert.equal(result.cluster.transport, { kind: 'vagrant' });
+  assert.equal(result.cluster.workers, []);
+  assert.equal(result.warnings, []);
+});
+
+test('a bad ip is reported with file, line, column and JSON pointer', () => {
+  const text = `{
+  "masters": [
+    { "name": "master1", "ip": "192.168.56.11", "host": "master1.local" },
+    { "name": "master2", "ip": "not-an-ip", "host": "master2.local" },
+    { "name": "master3", "ip": "192.168.56.13", "host": "master3.local" }
+  ]
+}`;
+  const lines = refused(text);
+  assert.equal(lines, [
+    'cluster.json:4:32  /masters/1/ip  must be an IPv4 or IPv6 address (e.g. 192.168.56.11 or fd00::11) (found "not-an-ip")',
+  ]);
+});
+
+test('an ip that passes the pattern but is no address is refused by the rules', () => {
+  const cluster = minimalCluster(1);
+  cluster.masters[0]!.ip = '1.2.3';
+  assert.equal(refused(JSON.stringify(cluster, null, 2)), ['cluster.json:5:13  /masters/0/ip  must be an IPv4 or IPv6 address (found "1.2.3")']);
+});
+
+test('every problem is reported at once, in one run', () => {
+  const text = JSON.stringify({
+    masters: [{ name: 'Master_1', ip: '10.0.0.1', hots: 'x' }],
+    etcd: { clientPort: 0, peerPort: 70000, image: 'Not An Image' },
+    transport: { kind: 'ssh' },
+  });
+  const lines = refused(text);
+  const expect = [
+    /\/masters\/0  is missing the required property "host"/,
+    /\/masters\/0\/hots  unknown property "hots" \(did you mean "host"\?\)/,
+    /\/masters\/0\/name  must be an RFC 1123 label/,
+    /\/etcd\/clientPort  must be a port number from 1 to 65535 \(found number 0\)/,
+    /\/etcd\/peerPort  must be a port number from 1 to 65535 \(found number 70000\)/,
+    /\/etcd\/image  must be a container image reference/,
+    /\/transport\/kind  "kind" must be one of "vagrant" \(found "ssh"\)/,
+  ];
+  for (const pattern of expect) assert.ok(lines.some((l) => pattern.test(l)), `no line matches ${pattern}:\n${lines.join('\n')}`);
+  assert.is(lines.length, expect.length, lines.join('\n'));
+});
+
+test('duplicate names, ips and hosts are refused where the second one stands', () => {
+  const cluster = minimalCluster(3);
+  cluster.masters[2] = { name: 'master1', ip: '192.168.56.011'.replace('011', '11'), host: 'MASTER1.node.local.consul' };
+  const text = JSON.stringify({ ...cluster, workers: [{ name: 'master2' }] }, null, 2);
+  const lines = refused(text);
+  assert.equal(lines, [
+    'cluster.json:14:15  /masters/2/name  duplicate node name "master1" (also at /masters/0/name)',
+    'cluster.json:15:13  /masters/2/ip  duplicate master ip 192.168.56.11 (also at /masters/0/ip)',
+    'cluster.json:16:15  /masters/2/host  duplicate master host MASTER1.node.local.consul (also at /masters/0/host)',
+    'cluster.json:21:15  /workers/0/name  duplicate node name "master2" (also at /masters/1/name)',
+  ]);
+});
+
+test('two spellings of one IPv6 address count as a duplicate', () => {
+  const text = JSON.stringify({
+    masters: [
+      { name: 'a', ip: 'fd00::1', host: 'a.example' },
+      { name: 'b', ip: 'fd00:0:0::0001', host: 'b.example' },
+      { name: 'c', ip: 'fd00::3', host: 'c.example' },
+    ],
+  });
+  assert.ok(refused(text).some((l) => l.includes('/masters/1/ip  duplicate master ip fd00:0:0::0001')));
+});
+
+test('an even number of masters, or more than seven, is a warning, not an error', () => {
+  for (const count of [2, 4, 9]) {
+    const result = parseCluster(JSON.stringify(minimalCluster(count)), 'cluster.json');
+    assert.ok(result.ok, `${count} masters should load`);
+    if (!result.ok) continue;
+    assert.ok(result.warnings.length > 0, `${count} masters should warn`);
+    assert.ok(result.warnings.every((w) => w.severity === 'warning' && w.pointer === '/masters'));
+  }
+  const nine = parseCluster(JSON.stringify(minimalCluster(9)), 'cluster.json');
+  assert.ok(nine.ok && nine.warnings.some((w) => w.message.includes('at most seven')));
+});
+
+test('client and peer port must differ', () => {
+  const lines = refused(JSON.stringify({ ...minimalCluster(1), etcd: { clientPort: 2379, peerPort: 2379 } }));
+  assert.ok(lines.some((l) => l.includes('/etcd/peerPort  must differ from clientPort')), lines.join('\n'));
+});
+
+test('malformed JSON gets its line and column', () => {
+  assert.equal(refused('{\n  "masters": [\n    1,\n  ]\n}'), ["cluster.json:4:3  /  is not valid JSON: unexpected ']' (a trailing comma, or a missing value?)"]);
+  assert.equal(refused(''), ['cluster.json:1:1  /  is empty; it must be a JSON object describing the cluster']);
+  assert.equal(refused('[1, 2]'), ['cluster.json:1:1  /  must be a JSON object describing the cluster (found an array)']);
+});
+
+test('a byte-order mark before the JSON is tolerated', () => {
+  assert.ok(parseCluster(`\uFEFF${JSON.stringify(minimalCluster(1))}`, 'cluster.json').ok);
+});
+
+test('canonical IPs and hosts', () => {
+  assert.is(canonicalIp('FD00:0::0001'), 'fd00:0:0:0:0:0:0:1');
+  assert.is(canonicalIp('::1'), '0:0:0:0:0:0:0:1');
+  assert.is(canonicalIp('10.0.0.1'), '10.0.0.1');
+  assert.ok(isHost('master1.node.local.consul'));
+  assert.ok(isHost('fd00::1'));
+  assert.not.ok(isHost('-bad.example'));
+  assert.not.ok(isHost('1.2.3'));
+  assert.is(closest('hots', ['name', 'ip', 'host']), 'host');
+  assert.is(closest('zzzzzz', ['name', 'ip', 'host']), undefined);
+});
+
+test.run();

@@ -1,0 +1,98 @@
+// plan.ts: every derived value, computed once.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { initialCluster, mermaidLabel, plan, url, urlHost } from '../src/plan.js';
+import { parseCluster } from '../src/load.js';
+import type { Cluster } from '../src/cluster.generated.js';
+import { minimalCluster } from './support/fixtures.js';
+
+const context = { configName: 'cluster.json', configDirFromOut: '..', outDirFromConfig: 'out' };
+
+function load(document: unknown): Cluster {
+  const result = parseCluster(JSON.stringify(document), 'cluster.json');
+  if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  return result.cluster;
+}
+
+test('IPv6 hosts are bracketed in URLs, names and IPv4 are not', () => {
+  assert.is(urlHost('fd00::1'), '[fd00::1]');
+  assert.is(urlHost('10.0.0.1'), '10.0.0.1');
+  assert.is(urlHost('master1.local'), 'master1.local');
+  assert.is(url('https', '::1', 2379), 'https://[::1]:2379');
+});
+
+test("the initial cluster is the tutorial's MASTER_LIST", () => {
+  const p = plan(load(minimalCluster(3)), context);
+  assert.is(
+    p.initialCluster,
+    'master1=https://master1.node.local.consul:2380,master2=https://master2.node.local.consul:2380,master3=https://master3.node.local.consul:2380',
+  );
+  assert.is(initialCluster([{ name: 'a', peerUrl: 'https://[fd00::1]:2380' }]), 'a=https://[fd00::1]:2380');
+});
+
+test('each member listens on its ip and advertises its host', () => {
+  const p = plan(load(minimalCluster(3)), context);
+  const m = p.members[1]!;
+  assert.is(m.peerUrl, 'https://master2.node.local.consul:2380');
+  assert.is(m.clientUrl, 'https://master2.node.local.consul:2379');
+  assert.is(m.listenPeerUrl, 'https://192.168.56.12:2380');
+  assert.is(m.listenClientUrls, 'https://192.168.56.12:2379,http://127.0.0.1:2379');
+  assert.is(m.probeHost, '127.0.0.1');
+  assert.is(m.probePort, '2379');
+  assert.is(m.manifestFile, 'master2-etcd.manifest');
+  const env = Object.fromEntries(m.env.map((e) => [e.name, e.value]));
+  assert.is(env['ETCD_NAME'], 'master2');
+  assert.is(env['ETCD_INITIAL_CLUSTER'], p.initialCluster);
+  assert.is(env['ETCD_KEY_FILE'], '/etc/etcd/kubernetes-key.pem');
+});
+
+test('every env value and port is a string (Handlebars adds adjacent numbers)', () => {
+  const p = plan(load(minimalCluster(3)), context);
+  for (const m of p.members) for (const e of m.env) assert.type(e.value, 'string', e.name);
+  assert.type(p.etcd.clientPort, 'string');
+  assert.type(p.members[0]!.probePort, 'string');
+});
+
+test('without the loopback listener, the probe and member list use the TLS listener', () => {
+  const p = plan(load({ ...minimalCluster(3), etcd: { localListener: { enabled: false } } }), context);
+  const m = p.members[0]!;
+  assert.is(m.listenClientUrls, 'https://192.168.56.11:2379');
+  assert.is(m.probeHost, '192.168.56.11');
+  assert.ok(p.verify.memberListNeedsTls);
+  assert.is(p.verify.memberListEndpoint, p.verify.allClientUrls);
+});
+
+test('an IPv6 cluster brackets every URL and listens on [::1] locally', () => {
+  const p = plan(
+    load({
+      masters: [{ name: 'a', ip: 'fd00::11', host: 'fd00::11' }],
+      etcd: { localListener: { address: '::1', port: 12379 } },
+    }),
+    context,
+  );
+  const m = p.members[0]!;
+  assert.is(m.peerUrl, 'https://[fd00::11]:2380');
+  assert.is(m.listenClientUrls, 'https://[fd00::11]:2379,http://[::1]:12379');
+  assert.is(m.probeHost, '::1');
+  assert.is(m.probePort, '12379');
+});
+
+test('certificate files: relative to cluster.json as seen from out/, landing in the cert dir', () => {
+  const p = plan(load({ ...minimalCluster(1), tls: { ca: 'pki/ca.pem', cert: '/abs/etcd.pem', key: 'pki/etcd-key.pem' } }), context);
+  assert.equal(p.tls.ca, { fromOut: '../pki/ca.pem', staged: 'ca.pem', remote: '/etc/etcd/ca.pem', mode: '0644' });
+  assert.is(p.tls.cert.fromOut, '/abs/etcd.pem');
+  assert.is(p.tls.key.mode, '0600');
+  assert.is(p.manifest.remote, '/etc/kubernetes/manifests/etcd.manifest');
+  assert.is(p.manifest.swap, '/etc/kubernetes/.etcd.manifest.etcd-bootstrap');
+});
+
+test('nodes are the masters then the workers', () => {
+  const p = plan(load({ ...minimalCluster(2), workers: [{ name: 'worker1' }] }), context);
+  assert.equal(p.nodeNames, ['master1', 'master2', 'worker1']);
+});
+
+test('mermaid labels cannot end their quotes early', () => {
+  assert.is(mermaidLabel(['a"b', 'c']), 'a#quot;b<br/>c');
+});
+
+test.run();
