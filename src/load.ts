@@ -5,9 +5,10 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { Cluster, Master } from './cluster.generated.js';
-import { annotationKeywords, readSchema, type JsonSchema } from './schema.js';
+import type { JsonSchema } from './schema.js';
+import { artifacts } from './artifacts.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -42,18 +43,6 @@ export function formatProblem(problem: Problem): string {
   return `${problem.file}:${problem.line}:${problem.column}  ${problem.pointer || '/'}  ${prefix}${problem.message}`;
 }
 
-let compiled: ValidateFunction | undefined;
-function schemaValidator(): ValidateFunction {
-  if (compiled) return compiled;
-  // allErrors: report every problem in one run. useDefaults: the Cluster the rest of the program sees has every
-  // default filled in (src/cluster.generated.ts marks those properties required). verbose: errors carry their
-  // schema, which holds our patternMessage.
-  const ajv = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, discriminator: true, strict: true });
-  ajv.addVocabulary([...annotationKeywords]);
-  compiled = ajv.compile(readSchema());
-  return compiled;
-}
-
 /** Read and load a cluster file. `file` is used as given in every message. */
 export function loadClusterFile(file: string): LoadResult {
   let text: string;
@@ -83,7 +72,8 @@ export function parseCluster(text: string, file: string): LoadResult {
       problems: locate(body, file, [{ severity: 'error', pointer: '', message: `must be a JSON object describing the cluster (found ${found})` }]),
     };
   }
-  const validate = schemaValidator();
+  // ajv's standalone code for schema/cluster.schema.json, with the options in src/precompile.ts.
+  const { validate } = artifacts();
   if (!validate(document)) {
     // The rules still run, so that one run reports every problem; where the schema already found something wrong
     // with a value, the rules say nothing more about it.

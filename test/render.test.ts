@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
 import Handlebars from 'handlebars';
-import { outputPath, render, shellWord, shellWords, yamlString, modeFor, environment } from '../src/render.js';
+import { outputPath, render, shellWord, shellWords, yamlString, modeFor } from '../src/render.js';
+import { environment, templateOptions } from '../src/precompile.js';
 import { plan } from '../src/plan.js';
 import { parseCluster } from '../src/load.js';
 import { minimalCluster } from './support/fixtures.js';
@@ -74,12 +75,12 @@ test('rendering is deterministic', () => {
 
 test('a template that names a value the plan lacks fails instead of printing nothing', () => {
   const hbs = environment();
-  const fill = hbs.compile('{{etcd.nope}}', { strict: true, noEscape: true });
+  const fill = hbs.compile('{{etcd.nope}}', templateOptions);
   assert.throws(() => fill(defaultPlan()), /"nope" not defined/);
 });
 
 test('a number reaching a quoting helper is refused (Handlebars would add adjacent numbers)', () => {
-  const fill = environment().compile('{{sh n}}', { strict: true, noEscape: true });
+  const fill = environment().compile('{{sh n}}', templateOptions);
   assert.throws(() => fill({ n: 2379 }), /expects a string/);
   assert.is(Handlebars.VERSION.split('.')[0], '4');
 });
