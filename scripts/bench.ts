@@ -1,0 +1,96 @@
+// npm run bench: how generate and --check cost against bare Node start-up, for clusters from the default to
+// 7 masters with 5,000 workers (Kubernetes' largest supported cluster) and 99 masters. It prints; it asserts nothing:
+// these machines are shared, so a ratio to `node -e ''` measured in the same run is the figure to read.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(root, 'dist', 'src', 'cli.js');
+const runs = Number(process.env['BENCH_RUNS'] ?? 7);
+const work = mkdtempSync(join(tmpdir(), 'etcd-bootstrap-bench-'));
+
+// Each measured process reports its own peak resident memory as it exits, on file descriptor 3.
+const reporter = join(work, 'report-peak-memory.cjs');
+writeFileSync(reporter, "process.on('exit', () => { try { require('fs').writeSync(3, String(process.resourceUsage().maxRSS)); } catch {} });\n");
+
+interface Sample {
+  ms: number;
+  kib: number;
+}
+
+function measure(args: string[], before?: () => void): Sample {
+  before?.();
+  const started = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, ['--require', reporter, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (run.status !== 0 && !args.includes('--check')) throw new Error(`node ${args.join(' ')} failed:\n${run.stderr}`);
+  const output = run.output[3] as string | null;
+  return { ms, kib: Number(output ?? 0) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function series(args: string[], before?: () => void): { ms: number; mib: number } {
+  measure(args, before); // warm-up: file-system caches
+  const samples = Array.from({ length: runs }, () => measure(args, before));
+  return { ms: median(samples.map((s) => s.ms)), mib: Math.max(...samples.map((s) => s.kib)) / 1024 };
+}
+
+function cluster(masters: number, workers: number): object {
+  return {
+    masters: Array.from({ length: masters }, (_, i) => ({
+      name: `master${i + 1}`,
+      ip: `10.${Math.floor(i / 250)}.${i % 250}.${10 + (i % 200)}`,
+      host: `master${i + 1}.node.local.consul`,
+    })),
+    workers: Array.from({ length: workers }, (_, i) => ({ name: `worker${i + 1}` })),
+  };
+}
+
+const cases: { label: string; config: string }[] = [{ label: 'default cluster.json (3 masters, 3 workers)', config: join(root, 'cluster.json') }];
+for (const [masters, workers] of [
+  [7, 0],
+  [7, 500],
+  [7, 5000],
+  [99, 0],
+] as const) {
+  const dir = mkdtempSync(join(work, 'c-'));
+  const config = join(dir, 'cluster.json');
+  writeFileSync(config, JSON.stringify(cluster(masters, workers), null, 2));
+  cases.push({ label: `${masters} masters, ${workers} workers`, config });
+}
+
+const bare = series(['-e', '']);
+console.log(`node ${process.version}, ${runs} runs after a warm-up, median wall time; peak memory is the largest of the runs`);
+console.log(`bare start-up (node -e ''): ${bare.ms.toFixed(1)} ms, ${bare.mib.toFixed(1)} MiB\n`);
+console.log(['cluster'.padEnd(44), 'generate ms', '× bare', 'MiB', '  --check ms', '× bare', 'MiB', ' cluster.json KiB'].join('  '));
+try {
+  for (const { label, config } of cases) {
+    const out = join(work, `out-${cases.findIndex((c) => c.config === config)}`);
+    // generate into an empty directory each run, so that every run writes every file.
+    const generate = series([cli, 'generate', '--config', config, '--out', out], () => rmSync(out, { recursive: true, force: true }));
+    const check = series([cli, 'generate', '--check', '--config', config, '--out', out]);
+    const size = readFileSync(config).length / 1024;
+    console.log(
+      [
+        label.padEnd(44),
+        generate.ms.toFixed(1).padStart(11),
+        (generate.ms / bare.ms).toFixed(2).padStart(6),
+        generate.mib.toFixed(1).padStart(5),
+        check.ms.toFixed(1).padStart(12),
+        (check.ms / bare.ms).toFixed(2).padStart(6),
+        check.mib.toFixed(1).padStart(5),
+        size.toFixed(1).padStart(17),
+      ].join('  '),
+    );
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
