@@ -49,16 +49,36 @@ export function loadClusterFile(file: string): LoadResult {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${(error as Error).message})`;
-    return { ok: false, problems: [{ severity: 'error', file, line: 1, column: 1, pointer: '', message: reason }] };
+    return { ok: false, problems: [{ severity: 'error', file, line: 1, column: 1, pointer: '', message: unreadable(error as NodeJS.ErrnoException) }] };
   }
   return parseCluster(text, file);
 }
 
+function unreadable(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT':
+      return 'does not exist (give another file with --config)';
+    case 'EISDIR':
+      return 'is a directory, not a file';
+    case 'ENOTDIR':
+      return 'cannot be read: a part of its path is a file, not a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read: permission denied';
+    default:
+      return `cannot be read (${error.code ?? error.message})`;
+  }
+}
+
 /** Parse, validate against the schema, then apply the rules a schema cannot say. Pure. */
 export function parseCluster(text: string, file: string): LoadResult {
-  // A byte-order mark is legal in a UTF-8 file but not in JSON text; editors on some systems add one.
-  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  // A byte-order mark is not JSON (RFC 8259 §8.1), but some editors add one to UTF-8 files. It is skipped, with a
+  // warning, rather than refused: nothing about it is ambiguous.
+  const bom = text.startsWith('\uFEFF');
+  const body = bom ? text.slice(1) : text;
+  const bomWarning: Problem[] = bom
+    ? [{ severity: 'warning', file, line: 1, column: 1, pointer: '', message: 'starts with a byte-order mark, which JSON does not allow; it is ignored (save the file as UTF-8 without BOM)' }]
+    : [];
   let document: unknown;
   try {
     document = JSON.parse(body);
@@ -86,8 +106,8 @@ export function parseCluster(text: string, file: string): LoadResult {
   const findings = clusterRules(cluster);
   const problems = findings.length ? locate(body, file, findings) : [];
   const errors = problems.filter((p) => p.severity === 'error');
-  if (errors.length) return { ok: false, problems };
-  return { ok: true, cluster, warnings: problems };
+  if (errors.length) return { ok: false, problems: [...bomWarning, ...problems] };
+  return { ok: true, cluster, warnings: [...bomWarning, ...problems] };
 }
 
 function syntaxProblem(text: string, file: string): Problem {
@@ -103,15 +123,34 @@ function jsonSyntaxError(text: string): { line: number; column: number; reason: 
   } catch (error) {
     const e = error as { line?: number; column?: number; message: string };
     const reason = e.message.replace(/\s*\(\d+:\d+\)\s*$/, '').replace(/\.$/, '');
+    if (/end of input/i.test(reason)) {
+      // Point at the end of the text, where the missing part belongs.
+      const lines = text.replace(/\s+$/, '').split('\n');
+      return { line: lines.length, column: (lines[lines.length - 1] ?? '').length + 1, reason: explainToken(reason) };
+    }
     return { line: e.line ?? 1, column: e.column ?? 1, reason: explainToken(reason) };
   }
   return { line: 1, column: 1, reason: 'unexpected input' };
 }
 
 function explainToken(reason: string): string {
-  const names: Record<string, string> = { RBrace: "'}'", RBracket: "']'", Comma: "','", Colon: "':'", LBrace: "'{'", LBracket: "'['" };
-  const named = reason.replace(/Unexpected token (\w+) found/, (_, token: string) => `unexpected ${names[token] ?? token}`);
-  return /unexpected '[}\]]'/.test(named) ? `${named} (a trailing comma, or a missing value?)` : named.replace('Unexpected', 'unexpected');
+  const names: Record<string, string> = {
+    RBrace: "'}'", RBracket: "']'", Comma: "','", Colon: "':'", LBrace: "'{'", LBracket: "'['",
+    String: 'string', Number: 'number', True: 'true', False: 'false', Null: 'null',
+  };
+  const token = /Unexpected token (\w+) found/.exec(reason)?.[1];
+  if (token) {
+    const what = `unexpected ${names[token] ?? token}`;
+    if (token === 'RBrace' || token === 'RBracket') return `${what} (a trailing comma, or a missing value?)`;
+    if (token in { String: 1, Number: 1, True: 1, False: 1, Null: 1, LBrace: 1, LBracket: 1 }) return `${what} (a missing ',' before it?)`;
+    return what;
+  }
+  const character = /Unexpected character '(.+)' found/.exec(reason)?.[1];
+  if (character === '/') return "unexpected '/' (JSON has no comments)";
+  if (character === "'") return "unexpected \"'\" (JSON strings take double quotes)";
+  if (character !== undefined) return `unexpected character ${JSON.stringify(character)}`;
+  if (/end of input/i.test(reason)) return 'it ends too early (an unclosed \'{\', \'[\' or string?)';
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -174,8 +213,8 @@ function schemaFinding(error: ErrorObject): Finding {
     case 'discriminator': {
       const tag = String(params['tag']);
       const kinds = ((parentSchema['oneOf'] ?? []) as JsonSchema[]).map((s) => String(s['$ref'] ?? '').replace(/^#\/\$defs\/(\w+)Transport$/, '"$1"'));
-      const where = params['error'] === 'tag' ? `${pointer}` : `${pointer}/${tag}`;
-      return { severity: 'error', pointer: where, message: `"${tag}" must be one of ${kinds.join(', ')} (found ${describe(error.data && (error.data as Record<string, unknown>)[tag])})` };
+      if (params['error'] === 'tag') return { severity: 'error', pointer, message: `is missing the required property "${tag}": one of ${kinds.join(', ')}` };
+      return { severity: 'error', pointer: `${pointer}/${tag}`, message: `must be one of ${kinds.join(', ')} (found ${describe((error.data as Record<string, unknown>)[tag])})` };
     }
     case 'minItems':
       return { severity: 'error', pointer, message: `must have at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}` };
@@ -208,8 +247,12 @@ function firstSentence(text: string): string {
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
+  const lower = word.toLowerCase();
+  // A longer or shorter form of a known name (dataDirectory for dataDir) is a guess worth offering.
+  const stem = candidates.find((c) => c.length >= 3 && (lower.startsWith(c.toLowerCase()) || c.toLowerCase().startsWith(lower)) && lower.length >= 3);
+  if (stem) return stem;
   for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;

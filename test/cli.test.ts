@@ -42,7 +42,7 @@ test('a missing cluster file or a directory is reported, exit 1', () => {
   try {
     const missing = runCli(['generate', '--config', join(dir.path, 'nope.json')]);
     assert.is(missing.code, 1);
-    assert.match(missing.err.join('\n'), /nope\.json:1:1  \/  cannot be read/);
+    assert.match(missing.err.join('\n'), /nope\.json:1:1  \/  does not exist/);
     const directory = runCli(['generate', '--config', dir.path]);
     assert.is(directory.code, 1);
     assert.match(directory.err.join('\n'), /is a directory, not a file/);

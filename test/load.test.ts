@@ -67,7 +67,7 @@ test('every problem is reported at once, in one run', () => {
     /\/etcd\/clientPort  must be a port number from 1 to 65535 \(found number 0\)/,
     /\/etcd\/peerPort  must be a port number from 1 to 65535 \(found number 70000\)/,
     /\/etcd\/image  must be a container image reference/,
-    /\/transport\/kind  "kind" must be one of "vagrant" \(found "ssh"\)/,
+    /\/transport\/kind  must be one of "vagrant" \(found "ssh"\)/,
   ];
   for (const pattern of expect) assert.ok(lines.some((l) => pattern.test(l)), `no line matches ${pattern}:\n${lines.join('\n')}`);
   assert.is(lines.length, expect.length, lines.join('\n'));
