@@ -12,7 +12,7 @@ const run = spawnSync(process.execPath, [uvu, 'dist/test', pattern], {
   cwd: root,
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+  env: { ...process.env, FORCE_COLOR: '0' },
   maxBuffer: 256 * 1024 * 1024,
 });
 const output = run.stdout ?? '';
