@@ -1,0 +1,89 @@
+// Every script etcd-bootstrap emits, for every example cluster, is clean under `shellcheck -S style` (every
+// severity, down to style) and parses with `bash -n`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireTools } from './support/tools.js';
+import { tempDir, writeFile } from './support/fixtures.js';
+import { generateAll, read } from './support/examples.js';
+
+const { generated, remove } = generateAll('shell');
+test.after(remove);
+
+function run(command: string, args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
+  if (result.error) throw result.error;
+  return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+test('every example emits ntp.sh, distribute.sh and verify.sh', () => {
+  for (const { example, files } of generated) {
+    for (const script of ['distribute.sh', 'ntp.sh', 'verify.sh']) {
+      assert.ok(files.includes(script), `${example.name}: expected out/${script}; out/ holds ${files.join(', ')}`);
+    }
+  }
+});
+
+test('shellcheck -S style is able to fail: a script with an unquoted expansion is reported', () => {
+  if (!requireTools('shellcheck is able to fail', 'shellcheck')) return;
+  const dir = tempDir('shell');
+  try {
+    const bad = writeFile(join(dir.path, 'bad.sh'), '#!/usr/bin/env bash\nrm $1\n');
+    const result = run('shellcheck', ['-S', 'style', bad]);
+    assert.is.not(result.status, 0, `expected shellcheck to reject an unquoted $1; it passed with:\n${result.output}`);
+    assert.match(result.output, /SC2086/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('bash -n is able to fail: a script with an unclosed if is reported', () => {
+  if (!requireTools('bash -n is able to fail', 'bash')) return;
+  const dir = tempDir('shell');
+  try {
+    const bad = writeFile(join(dir.path, 'bad.sh'), '#!/usr/bin/env bash\nif true; then\n  echo hi\n');
+    assert.is.not(run('bash', ['-n', bad]).status, 0, 'expected bash -n to reject an if without fi');
+  } finally {
+    dir.remove();
+  }
+});
+
+for (const { example, out, files } of generated) {
+  for (const script of files.filter((f) => f.endsWith('.sh'))) {
+    const path = join(out, script);
+    const label = `${example.name}: out/${script}`;
+
+    test(`${label} passes shellcheck -S style with no finding`, () => {
+      if (!requireTools(`${label} shellcheck`, 'shellcheck')) return;
+      // --norc: only the script's own directives count, not a developer's ~/.shellcheckrc.
+      const result = run('shellcheck', ['--norc', '-S', 'style', '--format', 'gcc', path]);
+      assert.is(result.status, 0, `expected no findings from shellcheck -S style ${script} (${example.name}); got:\n${result.output}`);
+    });
+
+    test(`${label} parses with bash -n`, () => {
+      if (!requireTools(`${label} bash -n`, 'bash')) return;
+      const result = run('bash', ['-n', path]);
+      assert.is(result.status, 0, `expected bash -n ${script} (${example.name}) to pass; got:\n${result.output}`);
+    });
+
+    test(`${label} starts with #!/usr/bin/env bash and set -Eeuo pipefail, and is executable`, () => {
+      const lines = read(path).split('\n');
+      assert.is(lines[0], '#!/usr/bin/env bash', `first line of ${script}`);
+      assert.ok(lines.includes('set -Eeuo pipefail'), `expected a line "set -Eeuo pipefail" in ${script}`);
+      const mode = statSync(path).mode & 0o777;
+      assert.is(mode, 0o755, `expected mode 0755 on ${script}; got 0${mode.toString(8)}`);
+    });
+
+    test(`${label} disables no shellcheck check without a reason on the same line`, () => {
+      const unexplained = read(path)
+        .split('\n')
+        .map((line, i) => ({ line, number: i + 1 }))
+        .filter(({ line }) => /#\s*shellcheck\s+disable=/.test(line) && !/disable=[A-Z0-9,]+\s+#?\s*\S/.test(line));
+      assert.equal(unexplained, [], `a "shellcheck disable" needs its reason on the same line`);
+    });
+  }
+}
+
+test.run();
