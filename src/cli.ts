@@ -113,7 +113,8 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
       return 0;
     }
     pending.forEach((change) => io.err(describeChange(outShown, change)));
-    io.err(`${outShown}/ is stale: run npm run generate (${pending.length} file${pending.length === 1 ? '' : 's'}).`);
+    const again = ['npm run generate', ...(values.config || values.out ? ['--'] : []), ...(values.config ? ['--config', values.config] : []), ...(values.out ? ['--out', values.out] : [])];
+    io.err(`${outShown}/ is stale (${pending.length} file${pending.length === 1 ? '' : 's'}): run ${again.join(' ')}`);
     return 1;
   }
   if (pending.length === 0) {
