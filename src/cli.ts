@@ -7,7 +7,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { formatProblem, loadClusterFile, type Problem } from './load.js';
 import { plan } from './plan.js';
 import { render } from './render.js';
-import { changes, foreignFiles, readOut, recover, replaceOut, type Change } from './emit.js';
+import { changes, foreignFiles, readOut, recover, replaceOut, UnsupportedEntry, type Change } from './emit.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
 
@@ -101,7 +101,14 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   const rendered = render(thePlan);
 
   if (!values.check) for (const note of recover(outDir)) io.err(note);
-  const existing = readOut(outDir);
+  let existing: ReturnType<typeof readOut>;
+  try {
+    existing = readOut(outDir);
+  } catch (error) {
+    if (!(error instanceof UnsupportedEntry)) throw error;
+    io.err(`${error.message}. ${outShown}/ is unchanged.`);
+    return 1;
+  }
   const pending = changes(rendered, existing);
   for (const path of foreignFiles(rendered, existing)) {
     io.err(`warning: ${outShown}/${path} was not written by etcd-bootstrap (no generated header); it is kept, not deleted.`);

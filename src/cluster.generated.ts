@@ -10,7 +10,7 @@ export type NodeName = string
 /**
  * How the scripts in out/ reach the nodes. `kind` picks one; each kind has its own settings.
  */
-export type Transport = VagrantTransport
+export type Transport = (VagrantTransport | SshTransport)
 
 /**
  * One etcd cluster run as kubelet static pods on the masters of a hand-built Kubernetes control plane. Every default is the value of the tutorial this tool starts from (Bootstrapping the etcd Cluster).
@@ -33,6 +33,7 @@ workers: Worker[]
 etcd: Etcd
 tls: Tls
 transport: Transport
+timeSync: TimeSync
 }
 /**
  * One master: a node that runs an etcd member.
@@ -47,12 +48,20 @@ ip: string
  * The DNS name or IP address that peers and clients use to reach this master; it goes into the advertised peer and client URLs (the tutorial's masterN.node.local.consul).
  */
 host: string
+/**
+ * The address the ssh transport connects to: a DNS name or IP address. When absent: the master's host (a worker's name). The vagrant transport reaches every node by its name and ignores it.
+ */
+address?: string
 }
 /**
  * One worker: a node that only gets time sync.
  */
 export interface Worker {
 name: NodeName
+/**
+ * The address the ssh transport connects to: a DNS name or IP address. When absent: the master's host (a worker's name). The vagrant transport reaches every node by its name and ignores it.
+ */
+address?: string
 }
 /**
  * How each etcd member is configured. Defaults are the tutorial's.
@@ -130,4 +139,46 @@ export interface VagrantTransport {
  * Which transport.
  */
 kind: "vagrant"
+}
+/**
+ * Plain OpenSSH: `ssh` to each node's address (masters[].address, else its host), as a user who may run sudo without a password.
+ */
+export interface SshTransport {
+/**
+ * Which transport.
+ */
+kind: "ssh"
+/**
+ * The remote user (ssh -l). When absent: ssh's own default (your ~/.ssh/config, else your local user name).
+ */
+user?: string
+/**
+ * The ssh port (ssh -p).
+ */
+port: number
+/**
+ * The private key ssh authenticates with (ssh -i), relative to cluster.json. When absent: ssh's defaults and your agent.
+ */
+identityFile?: string
+/**
+ * A bastion to connect through (ssh -J): [user@]host[:port].
+ */
+jumpHost?: string
+/**
+ * Extra ssh options, each as for ssh -o (e.g. StrictHostKeyChecking=accept-new).
+ */
+options: string[]
+}
+/**
+ * How ntp.sh keeps the nodes' clocks right, and how far a node's clock may be from the operator's before ntp.sh and preflight.sh fail. A clock that stopped (a suspended VM) makes valid certificates look not yet valid.
+ */
+export interface TimeSync {
+/**
+ * The time-sync daemon ntp.sh installs: ntp (the tutorial's), chrony or systemd-timesyncd.
+ */
+service: ("ntp" | "chrony" | "systemd-timesyncd")
+/**
+ * The largest difference, in seconds, allowed between a node's clock and the operator's. etcd warns about clock drift from one second (its peers' time difference alarm).
+ */
+maxSkewSeconds: number
 }

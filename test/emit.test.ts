@@ -1,7 +1,8 @@
 // emit.ts and the CLI around it: out/ is replaced whole, only when it changed, and never half-written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { changes, readOut, recover, replaceOut } from '../src/emit.js';
 import type { RenderedFile } from '../src/render.js';
@@ -89,6 +90,52 @@ test("a removed master's manifest is removed; a file etcd-bootstrap did not writ
     assert.is(readFileSync(join(p.out, 'NOTES.txt'), 'utf8'), 'mine\n');
     assert.match(run.err.join('\n'), /NOTES\.txt was not written by etcd-bootstrap .* kept/);
   } finally {
+    p.remove();
+  }
+});
+
+test('symbolic links and empty directories of the user in out/ survive a regeneration', () => {
+  const p = project(3);
+  try {
+    p.generate();
+    symlinkSync('../cluster.json', join(p.out, 'link'));
+    mkdirSync(join(p.out, 'empty'));
+    writeFile(p.config, JSON.stringify(minimalCluster(1)));
+    assert.is(p.generate().code, 0);
+    assert.is(readlinkSync(join(p.out, 'link')), '../cluster.json');
+    assert.ok(lstatSync(join(p.out, 'link')).isSymbolicLink(), 'link is still a symbolic link');
+    assert.ok(statSync(join(p.out, 'empty')).isDirectory(), 'the empty directory is still there');
+  } finally {
+    p.remove();
+  }
+});
+
+test('a FIFO in out/ is refused before anything is written', () => {
+  const p = project(3);
+  try {
+    p.generate();
+    const fifo = spawnSync('mkfifo', [join(p.out, 'pipe')]);
+    if (fifo.status !== 0) return;
+    writeFile(p.config, JSON.stringify(minimalCluster(1)));
+    const run = p.generate();
+    assert.is(run.code, 1);
+    assert.match(run.err.join('\n'), /pipe is not a file, a directory or a symbolic link; move it out/);
+    assert.ok(existsSync(join(p.out, 'master3-etcd.manifest')), 'out/ was left as it was');
+  } finally {
+    p.remove();
+  }
+});
+
+test("out/'s modes do not depend on the umask", () => {
+  const p = project(1);
+  const previous = process.umask(0o077);
+  try {
+    p.generate();
+    assert.is(statSync(join(p.out, 'ntp.sh')).mode & 0o777, 0o755);
+    assert.is(statSync(join(p.out, 'master1-etcd.manifest')).mode & 0o777, 0o644);
+    assert.is(p.generate('--check').code, 0, 'a restrictive umask does not make out/ look stale');
+  } finally {
+    process.umask(previous);
     p.remove();
   }
 });

@@ -57,7 +57,7 @@ test('every problem is reported at once, in one run', () => {
   const text = JSON.stringify({
     masters: [{ name: 'Master_1', ip: '10.0.0.1', hots: 'x' }],
     etcd: { clientPort: 0, peerPort: 70000, image: 'Not An Image' },
-    transport: { kind: 'ssh' },
+    transport: { kind: 'rsh' },
   });
   const lines = refused(text);
   const expect = [
@@ -67,7 +67,7 @@ test('every problem is reported at once, in one run', () => {
     /\/etcd\/clientPort  must be a port number from 1 to 65535 \(found number 0\)/,
     /\/etcd\/peerPort  must be a port number from 1 to 65535 \(found number 70000\)/,
     /\/etcd\/image  must be a container image reference/,
-    /\/transport\/kind  must be one of "vagrant" \(found "ssh"\)/,
+    /\/transport\/kind  must be one of "vagrant", "ssh" \(found "rsh"\)/,
   ];
   for (const pattern of expect) assert.ok(lines.some((l) => pattern.test(l)), `no line matches ${pattern}:\n${lines.join('\n')}`);
   assert.is(lines.length, expect.length, lines.join('\n'));

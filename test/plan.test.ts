@@ -1,7 +1,7 @@
 // plan.ts: every derived value, computed once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initialCluster, mermaidLabel, plan, url, urlHost } from '../src/plan.js';
+import { commentText, initialCluster, mermaidLabel, plan, url, urlHost } from '../src/plan.js';
 import { parseCluster } from '../src/load.js';
 import type { Cluster } from '../src/cluster.generated.js';
 import { minimalCluster } from './support/fixtures.js';
@@ -89,6 +89,40 @@ test('certificate files: relative to cluster.json as seen from out/, landing in 
 test('nodes are the masters then the workers', () => {
   const p = plan(load({ ...minimalCluster(2), workers: [{ name: 'worker1' }] }), context);
   assert.equal(p.nodeNames, ['master1', 'master2', 'worker1']);
+});
+
+test('a config path with a line break cannot leave the header comment', () => {
+  assert.is(commentText('x\ntouch CANARY\n#'), 'x?touch CANARY?#');
+  assert.is(commentText('a --> b'), 'a -> b');
+  const p = plan(load(minimalCluster(1)), { ...context, configName: 'evil\ntouch /tmp/CANARY\n#/cluster.json' });
+  assert.not.match(p.generatedBy, /\n/);
+});
+
+test('the ssh transport: BatchMode, user, port, jump host, options, identity relative to out/', () => {
+  const p = plan(
+    load({
+      masters: [{ name: 'm1', ip: '10.0.0.1', host: 'm1.example', address: '192.0.2.1' }, { name: 'm2', ip: '10.0.0.2', host: 'm2.example' }],
+      workers: [{ name: 'w1' }],
+      transport: { kind: 'ssh', user: 'admin', port: 2222, jumpHost: 'admin@bastion:22', identityFile: 'keys/id_ed25519', options: ['StrictHostKeyChecking=accept-new'] },
+    }),
+    context,
+  );
+  assert.equal(p.ssh?.args, ['-o', 'BatchMode=yes', '-l', 'admin', '-p', '2222', '-J', 'admin@bastion:22', '-o', 'StrictHostKeyChecking=accept-new']);
+  assert.is(p.ssh?.identityFromOut, '../keys/id_ed25519');
+  assert.equal(p.nodes.map((n) => n.address), ['192.0.2.1', 'm2.example', 'w1']);
+  assert.is(p.transportPartial, 'transport/ssh');
+});
+
+test('the vagrant transport reaches every node by its name', () => {
+  const p = plan(load({ masters: [{ name: 'm1', ip: '10.0.0.1', host: 'm1.example', address: '192.0.2.1' }] }), context);
+  assert.equal(p.nodes.map((n) => n.address), ['m1']);
+  assert.is(p.ssh, undefined);
+});
+
+test('time sync: the tutorial ntp by default; systemd-timesyncd is switched on explicitly', () => {
+  assert.equal(plan(load(minimalCluster(1)), context).timeSync, { service: 'ntp', package: 'ntp', enable: '', maxSkewSeconds: '1' });
+  const timesyncd = plan(load({ ...minimalCluster(1), timeSync: { service: 'systemd-timesyncd', maxSkewSeconds: 0.5 } }), context).timeSync;
+  assert.equal(timesyncd, { service: 'systemd-timesyncd', package: 'systemd-timesyncd', enable: 'timedatectl set-ntp true', maxSkewSeconds: '0.5' });
 });
 
 test('mermaid labels cannot end their quotes early', () => {
