@@ -2,7 +2,7 @@
 // 7 masters with 5,000 workers (Kubernetes' largest supported cluster) and 99 masters. It prints; it asserts nothing:
 // these machines are shared, so a ratio to `node -e ''` measured in the same run is the figure to read.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,13 @@ console.log(`node ${process.version}, ${runs} runs after a warm-up, median wall 
 console.log(`bare start-up (node -e ''): ${bare.ms.toFixed(1)} ms, ${bare.mib.toFixed(1)} MiB\n`);
 console.log(['cluster'.padEnd(44), 'generate ms', '× bare', 'MiB', '  --check ms', '× bare', 'MiB', ' cluster.json KiB'].join('  '));
 try {
+  benchGenerate();
+  benchTransport();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+function benchGenerate(): void {
   for (const { label, config } of cases) {
     const out = join(work, `out-${cases.findIndex((c) => c.config === config)}`);
     // generate into an empty directory each run, so that every run writes every file.
@@ -91,6 +98,59 @@ try {
       ].join('  '),
     );
   }
-} finally {
-  rmSync(work, { recursive: true, force: true });
+}
+
+// ---- The scripts: one round trip per host, in parallel, against the tutorial's loops --------------------------
+//
+// A stand-in `vagrant` sleeps 200 ms a call (a round trip to a VM) and does nothing else; both sides copy the same
+// files to the same masters. The tutorial's loops are read from ../shared/reference, as written there.
+
+function tutorialBlock(markdown: string, marker: string): string | undefined {
+  return [...markdown.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((block) => block.includes(marker));
+}
+
+function wallSeconds(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
+  const started = process.hrtime.bigint();
+  const run = spawnSync(command, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${run.stderr}`);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function benchTransport(): void {
+  const tutorialPath = join(root, '..', 'shared', 'reference', 'seed-bootstrapping-etcd.md');
+  let markdown = '';
+  try {
+    markdown = readFileSync(tutorialPath, 'utf8');
+  } catch {
+    console.log(`\n(no ${tutorialPath}: the comparison with the tutorial's loops is skipped)`);
+    return;
+  }
+  const copyLoop = tutorialBlock(markdown, 'vagrant scp kubernetes.pem');
+  const ntpLoop = tutorialBlock(markdown, 'sudo apt-get install ntp');
+  if (!copyLoop || !ntpLoop) throw new Error(`the tutorial's copy or ntp loop is missing from ${tutorialPath}`);
+
+  const bin = join(work, 'stand-in-bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'vagrant'), '#!/usr/bin/env bash\n# Stand-in: one round trip to a VM, which answers with its clock (ntp.sh reads it).\nsleep 0.2\ncat >/dev/null\nprintf "clock: %s\\n" "$(date +%s.%N)"\n', { mode: 0o755 });
+  const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+
+  console.log('\nscripts against a stand-in vagrant that takes 200 ms a call: ours (one call per host, 8 hosts at a time) and the tutorial\'s loops');
+  console.log(['step'.padEnd(44), 'hosts', 'ours s', 'tutorial s', 'ours faster by'].join('  '));
+  for (const count of [3, 50]) {
+    const dir = mkdtempSync(join(work, `transport-${count}-`));
+    const config = join(dir, 'cluster.json');
+    writeFileSync(config, JSON.stringify(cluster(count, 0)));
+    for (const file of ['ca.pem', 'kubernetes.pem', 'kubernetes-key.pem']) writeFileSync(join(dir, file), `${file}\n`);
+    const generated = spawnSync(process.execPath, [cli, 'generate', '--config', config], { encoding: 'utf8' });
+    if (generated.status !== 0) throw new Error(generated.stderr);
+    for (let i = 1; i <= count; i++) writeFileSync(join(dir, `master${i}-etcd.manifest`), readFileSync(join(dir, 'out', `master${i}-etcd.manifest`)));
+    const tutorialEnv = { ...env, MASTER_NODE_COUNT: String(count), WORKER_NODE_COUNT: '0' };
+    const rows: [string, number, number][] = [
+      ['distribute.sh vs the tutorial\'s scp/ssh loop', wallSeconds(join(dir, 'out', 'distribute.sh'), [], dir, env), wallSeconds('bash', ['-c', copyLoop], dir, tutorialEnv)],
+      ['ntp.sh vs the tutorial\'s ntp loops', wallSeconds(join(dir, 'out', 'ntp.sh'), [], dir, env), wallSeconds('bash', ['-c', ntpLoop], dir, tutorialEnv)],
+    ];
+    for (const [label, ours, theirs] of rows) {
+      console.log([label.padEnd(44), String(count).padStart(5), ours.toFixed(2).padStart(6), theirs.toFixed(2).padStart(10), `${(theirs / ours).toFixed(1)}×`.padStart(14)].join('  '));
+    }
+  }
 }

@@ -216,6 +216,8 @@ function schemaFinding(error: ErrorObject): Finding {
       if (params['error'] === 'tag') return { severity: 'error', pointer, message: `is missing the required property "${tag}": one of ${kinds.join(', ')}` };
       return { severity: 'error', pointer: `${pointer}/${tag}`, message: `must be one of ${kinds.join(', ')} (found ${describe((error.data as Record<string, unknown>)[tag])})` };
     }
+    case 'exclusiveMinimum':
+      return { severity: 'error', pointer, message: `must be more than ${String(params['limit'])} (found ${describe(error.data)})` };
     case 'minItems':
       return { severity: 'error', pointer, message: `must have at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}` };
     case 'maxLength':

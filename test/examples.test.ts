@@ -79,13 +79,14 @@ for (const example of examples()) {
     assert.equal(warnings, [], `expected no warnings for ${example.name}; got:\n${warnings.join('\n')}`);
   });
 
-  test(`${example.name}: out/ holds README.md, ntp.sh, distribute.sh, verify.sh and one manifest per master, nothing else`, () => {
+  test(`${example.name}: out/ holds README.md, ntp.sh, preflight.sh, distribute.sh, verify.sh and one manifest per master, nothing else`, () => {
     const cluster = JSON.parse(read(example.config)) as ExampleCluster;
     const expected = [
       'README.md',
       'distribute.sh',
       ...cluster.masters.map((m) => `${m.name}-etcd.manifest`),
       'ntp.sh',
+      'preflight.sh',
       'verify.sh',
     ].sort();
     assert.equal(readdirSync(example.out).sort(), expected, `files in ${example.out}`);
@@ -105,7 +106,7 @@ test('five-masters: five members in every manifest\'s ETCD_INITIAL_CLUSTER, and 
   }
   const ntp = read(join(example.out, 'ntp.sh'));
   const nodes = [...cluster.masters, ...(cluster.workers ?? [])].map((n) => n.name).join(' ');
-  assert.ok(ntp.includes(`nodes=(${nodes})`), `expected ntp.sh to list every node: nodes=(${nodes}); ntp.sh is:\n${ntp}`);
+  assert.ok(ntp.includes(`select_hosts ${nodes}\n`), `expected ntp.sh to work on every node: select_hosts ${nodes}; ntp.sh is:\n${ntp}`);
 });
 
 test('ipv6: the example really is IPv6: IPv6 ips, at least one IPv6-literal host and one DNS host, loopback ::1', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readSchema, type JsonSchema } from '../src/schema.js';
 import { tempDir } from './support/fixtures.js';
 import { requireTools } from './support/tools.js';
-import { MASTERS, NODES, TLS, calls, makeWorld, remoteLog, runScript, type ClusterDoc, type World } from './support/transport.js';
+import { MASTERS, NODES, calls, makeWorld, remoteLog, runScript, type ClusterDoc, type World } from './support/transport.js';
 
 interface Field {
   pointer: string;
@@ -95,7 +95,7 @@ const payloads: { label: string; value: string }[] = [
   { label: '10,000 characters', value: 'a'.repeat(10_000) },
 ];
 
-const SCRIPTS = ['ntp.sh', 'distribute.sh', 'verify.sh'];
+const SCRIPTS = ['ntp.sh', 'distribute.sh', 'preflight.sh', 'verify.sh'];
 const short = (value: string) => (value.length > 60 ? `${JSON.stringify(value.slice(0, 40))}… (${value.length} characters)` : JSON.stringify(value));
 
 function assertNoCanary(what: string): void {
@@ -144,8 +144,8 @@ function runAccepted(world: World, field: Field, value: string, what: string): {
       checkedOnly.push(script);
       continue;
     }
-    // The stand-in is a vagrant; another transport would reach for real machines.
-    if (field.transport && field.transport !== 'vagrant') {
+    // The stand-ins are a vagrant and an ssh (first on PATH): a script of either transport reaches only the fake hosts.
+    if (field.transport && field.transport !== 'vagrant' && field.transport !== 'ssh') {
       checkedOnly.push(script);
       continue;
     }
@@ -154,6 +154,9 @@ function runAccepted(world: World, field: Field, value: string, what: string): {
     if (script === 'verify.sh') {
       // Through to the end: the verdict is its last word, whichever it is.
       assert.ok(/\nOK: \d+ members/.test(run.stdout) || /The cluster is not as cluster\.json says/.test(run.stderr), `${what}: expected verify.sh to run through to its verdict:\n${run.shown}`);
+    } else if (script === 'preflight.sh') {
+      // The world's certificates are dummies, so the certificate checks fail (exit 1); every node's checks run and pass.
+      assert.match(run.stdout, /\nsummary: (\d+) of \1 hosts succeeded/, `${what}: expected preflight.sh to check every node, each passing:\n${run.shown}`);
     } else {
       assert.is(run.status, 0, `${what}: expected out/${script} to succeed against the stand-in transport:\n${run.shown}`);
     }
@@ -162,17 +165,18 @@ function runAccepted(world: World, field: Field, value: string, what: string): {
   return { ran, checkedOnly };
 }
 
-/** The transport is handed every node name as one argv word: `vagrant ssh NAME -- …`, `vagrant scp FILE NAME:FILE`. */
+/**
+ * The transport is handed every node name as one argv word, `vagrant ssh NAME -- bash -euo pipefail -s`, and that
+ * is the only call there is: files travel inside the script, never by `vagrant scp`.
+ */
 function assertArgv(world: World, what: string): void {
-  const recorded = calls(world).map((c) => c.argv);
+  const recorded = calls(world).map((c) => [c.tool, ...c.argv]);
   const shown = recorded.map((argv) => JSON.stringify(argv)).join('\n');
-  const ssh = recorded.filter((argv) => argv[0] === 'ssh');
-  const scp = recorded.filter((argv) => argv[0] === 'scp');
-  // ntp.sh: every node twice; distribute.sh: each master once; verify.sh: the first master, to reach it, then to run etcdctl twice.
-  const expectedSsh = [...NODES, ...NODES, ...MASTERS, MASTERS[0]!, MASTERS[0]!, MASTERS[0]!].map((node) => ['ssh', node, '--', 'bash', '-euo', 'pipefail', '-s']);
-  assert.equal(ssh, expectedSsh, `${what}: the stand-in vagrant's ssh calls, each name one argv word; recorded:\n${shown}`);
-  const expectedScp = MASTERS.flatMap((m) => [TLS.cert, TLS.key, TLS.ca, 'etcd.manifest'].map((file) => `${m}:${file}`));
-  assert.equal(scp.map((argv) => [argv.length, argv[2]]), expectedScp.map((target) => [3, target]), `${what}: the stand-in vagrant's scp calls, HOST:NAME one argv word; recorded:\n${shown}`);
+  // ntp.sh and preflight.sh: every node once; distribute.sh: each master once; verify.sh: the first master, to
+  // reach it, then to run etcdctl twice. Hosts run in parallel, so in any order.
+  const expected = [...NODES, ...NODES, ...MASTERS, MASTERS[0]!, MASTERS[0]!, MASTERS[0]!].map((node) => ['vagrant', 'ssh', node, '--', 'bash', '-euo', 'pipefail', '-s']);
+  const order = (list: string[][]) => list.map((argv) => JSON.stringify(argv)).sort();
+  assert.equal(order(recorded), order(expected), `${what}: the stand-in's calls, each name one argv word, no scp; recorded:\n${shown}`);
   const docker = remoteLog(world).filter(([, word]) => word === 'docker');
   assert.is(docker.length, 2, `${what}: verify.sh ran etcdctl in docker twice (member list, endpoint health)`);
   for (const words of docker) assert.ok(words.includes('quay.io/coreos/etcd:v3.3.5'), `${what}: the image is one word of docker's argv: ${JSON.stringify(words)}`);
@@ -217,7 +221,7 @@ test('every hostile value in every string field is refused at that field, or run
   }
   const total = fields.length * payloads.length;
   console.log(`  injection: fields from the schema: ${fields.map((f) => f.pointer + (f.transport ? ` (${f.transport} transport)` : '')).join(', ')}`);
-  console.log(`  injection: ${total} cases (${fields.length} fields × ${payloads.length} values): ${refused.length} refused at the field with exit 1, ${ran.length} accepted and run (ntp.sh, distribute.sh, verify.sh), ${checkedOnly.length} accepted and partly only bash -n; CANARY never appeared`);
+  console.log(`  injection: ${total} cases (${fields.length} fields × ${payloads.length} values): ${refused.length} refused at the field with exit 1, ${ran.length} accepted and run (ntp.sh, distribute.sh, preflight.sh, verify.sh), ${checkedOnly.length} accepted and partly only bash -n; CANARY never appeared`);
   for (const line of [...ran, ...checkedOnly]) console.log(`    accepted: ${line}`);
   assert.is(refused.length + ran.length + checkedOnly.length, total, 'every case was decided');
   assert.ok(refused.length > 0 && ran.length > 0, `expected both refusals and runs, or the test proves little: ${refused.length} refused, ${ran.length} run`);

@@ -1,18 +1,23 @@
-// ntp.sh and distribute.sh, run for real against a stand-in `vagrant` (test/support/transport.ts describes it).
+// ntp.sh and distribute.sh, run for real against a stand-in `vagrant` (test/support/transport.ts describes it):
+// one connection per host, hosts in parallel, each host's output in one block, a failure on one host leaving the
+// others to finish, a summary, and a second run that changes nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertBlocks, assertSummary, concurrency, parseOutput } from './support/output.js';
 import { requireTools } from './support/tools.js';
 import {
-  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, makeWorld, remoteLog, runScript, type World,
+  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, makeWorld, remoteLog, runScript, vagrantCall,
+  type World,
 } from './support/transport.js';
 
 const isRoot = process.getuid?.() === 0;
 
 const mode = (path: string) => `0${(statSync(path).mode & 0o777).toString(8)}`;
 const list = (path: string) => (existsSync(path) ? readdirSync(path).sort() : []);
+const sorted = (values: string[]) => [...values].sort();
 
 function withWorld(name: string, body: (world: World) => void): void {
   test(name, () => {
@@ -26,16 +31,10 @@ function withWorld(name: string, body: (world: World) => void): void {
   });
 }
 
-/** The vagrant calls distribute.sh should make for one master, in order. */
-function expectedDistributeCalls(world: World, master: string): string[] {
-  return [
-    `scp ${join(world.project, TLS.cert)} ${master}:${TLS.cert}`,
-    `scp ${join(world.project, TLS.key)} ${master}:${TLS.key}`,
-    `scp ${join(world.project, TLS.ca)} ${master}:${TLS.ca}`,
-    `scp ${join(world.out, `${master}-etcd.manifest`)} ${master}:etcd.manifest`,
-    `ssh ${master} -- bash -euo pipefail -s`,
-  ];
-}
+// ---------------------------------------------------------------------------------------------------------------
+// distribute.sh
+
+const distributeStep = (master: string) => `copy ${TLS.cert}, ${TLS.key}, ${TLS.ca} and ${master}-etcd.manifest, move them into place`;
 
 /** Checks one master's files after a successful distribute.sh. */
 function assertDistributed(world: World, master: string): void {
@@ -56,16 +55,13 @@ function assertDistributed(world: World, master: string): void {
   if (isRoot) assert.is(statSync(manifest).uid, 0, `${master}: the manifest is owned by root`);
   assert.equal(list(world.fs(master, 'etc', 'kubernetes')), ['manifests'], `${master}: no temporary file is left beside the manifest directory`);
   assert.equal(list(world.home(master)), [], `${master}: nothing (least of all the key) is left in the login user's home`);
+  assert.equal(list(world.tmp(master)), [], `${master}: the remote stage (mktemp -d) is removed`);
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// distribute.sh
-
-withWorld('distribute.sh copies cert, key, CA and manifest to each master in turn, then moves them in with one ssh; no worker is contacted', (world) => {
+withWorld('distribute.sh makes exactly one transport call per master (vagrant ssh MASTER -- bash -euo pipefail -s), none to a worker, and no vagrant scp', (world) => {
   const run = runScript(world, 'distribute.sh');
   assert.is(run.status, 0, `expected distribute.sh to succeed:\n${run.shown}`);
-  const expected = MASTERS.flatMap((m) => expectedDistributeCalls(world, m));
-  assert.equal(callLines(calls(world)), expected, 'the vagrant calls, in order');
+  assert.equal(sorted(callLines(calls(world))), sorted(MASTERS.map(vagrantCall)), 'the vagrant calls (in any order: masters run in parallel)');
 });
 
 withWorld('distribute.sh leaves on every master the certificates in certDir (key 0600, others 0644, root-owned) and its own manifest (0644) in manifestDir', (world) => {
@@ -75,16 +71,39 @@ withWorld('distribute.sh leaves on every master the certificates in certDir (key
   for (const worker of WORKERS) assert.equal(list(join(world.dir, 'hosts', worker)), ['home'], `${worker} is untouched`);
 });
 
-withWorld('distribute.sh sends each master a script naming the configured certDir and manifestDir, and runs every root action through sudo', (world) => {
+withWorld('distribute.sh sends each master its files base64-encoded inside the one script, stages them in a 0700 mktemp -d, and installs each as root:root with its mode through sudo', (world) => {
   const run = runScript(world, 'distribute.sh');
   assert.is(run.status, 0, `expected distribute.sh to succeed:\n${run.shown}`);
-  const scripts = calls(world).filter((c) => c.argv[0] === 'ssh');
-  assert.is(scripts.length, MASTERS.length, 'one ssh per master');
+  const scripts = calls(world);
   for (const { argv, stdin } of scripts) {
-    assert.ok(stdin.includes(`${world.dir}/remote/etc/etcd/${TLS.key}`), `${argv[1]}: expected the script to name the key's place in certDir; script:\n${stdin}`);
-    assert.ok(stdin.includes(`${world.dir}/remote/etc/kubernetes/manifests/etcd.manifest`), `${argv[1]}: expected the script to name the manifest's place; script:\n${stdin}`);
-    const unprivileged = stdin.split('\n').filter((line) => line.trim() && !line.startsWith('sudo '));
-    assert.equal(unprivileged, [], `${argv[1]}: every line of the remote script runs under sudo`);
+    const master = argv[1]!;
+    for (const [file, content] of [[TLS.cert, dummy(TLS.cert)], [TLS.key, dummy(TLS.key)], [TLS.ca, dummy(TLS.ca)], ['etcd.manifest', readFileSync(join(world.out, `${master}-etcd.manifest`), 'utf8')]] as const) {
+      assert.ok(stdin.includes(Buffer.from(content).toString('base64').slice(0, 60)), `${master}: expected ${file} base64-encoded in the script`);
+    }
+    assert.not.ok(stdin.includes(dummy(TLS.key)), `${master}: the key never travels as plain text`);
+    assert.ok(stdin.includes(`${world.dir}/remote/etc/etcd/${TLS.key}`), `${master}: expected the script to name the key's place in certDir; script:\n${stdin}`);
+    assert.ok(stdin.includes(`${world.dir}/remote/etc/kubernetes/manifests/etcd.manifest`), `${master}: expected the script to name the manifest's place`);
+    // Outside the payloads, every command that writes beyond the stage runs under sudo.
+    const code = stdin.replace(/<<'END_OF_PAYLOAD'\n[\s\S]*?\nEND_OF_PAYLOAD\n/g, "<<'END_OF_PAYLOAD'\n");
+    const unprivileged = code.split('\n').map((line) => line.replace(/(^|\s)#.*$/, '')).filter((line) => /(^|[\s;&|(])(install|mv|mkdir|cp|chmod|chown|ln|tee)\s/.test(line) && !/\bsudo (install|mv|mkdir)\b/.test(line));
+    assert.equal(unprivileged, [], `${master}: every install, mv and mkdir runs under sudo`);
+  }
+  for (const master of MASTERS) {
+    const sudo = remoteLog(world).filter(([host, word]) => host === master && word === 'sudo').map((w) => w.slice(2));
+    const installs = sudo.filter((w) => w[0] === 'install');
+    const target = (w: string[]) => w.at(-1)!;
+    const fs = world.fs(master);
+    const expected = [
+      [`${fs}/etc/etcd/${TLS.cert}`, '0644'],
+      [`${fs}/etc/etcd/${TLS.key}`, '0600'],
+      [`${fs}/etc/etcd/${TLS.ca}`, '0644'],
+      [`${fs}/etc/kubernetes/.etcd.manifest.etcd-bootstrap`, '0644'],
+    ];
+    assert.equal(installs.map((w) => [target(w), w.slice(1, 7).join(' ')]), expected.map(([path, m]) => [path, `-o root -g root -m ${m}`]), `${master}: sudo install -o root -g root -m MODE, once per file:\n${JSON.stringify(installs)}`);
+    assert.ok(sudo.some((w) => w[0] === 'mv' && w.at(-1) === `${fs}/etc/kubernetes/manifests/etcd.manifest`), `${master}: the manifest is moved into manifestDir with sudo mv`);
+    const stages = remoteLog(world).filter(([host, word]) => host === master && word === 'stage');
+    assert.is(stages.length, 4, `${master}: each install came from the stage`);
+    for (const [, , stageMode, source] of stages) assert.is(stageMode, '700', `${master}: the stage holding ${source} is mode 0700 (mktemp -d): nobody else can read the key on its way`);
   }
 });
 
@@ -99,57 +118,80 @@ withWorld('distribute.sh never lets kubelet see anything in manifestDir but the 
   }
 });
 
-withWorld('distribute.sh announces "[master] step" before each master\'s copy and move, in order', (world) => {
-  const run = runScript(world, 'distribute.sh');
+withWorld('distribute.sh prints each master\'s output as one block, starting with "[master] copy …, move them into place", listing each file written, then the summary', (world) => {
+  // Slow connections, all at once: unbuffered output would interleave.
+  const run = runScript(world, 'distribute.sh', { STANDIN_SLEEP: '0.3' }, ['-j', '3']);
   assert.is(run.status, 0, `expected distribute.sh to succeed:\n${run.shown}`);
-  const steps = run.stdout.split('\n').filter((line) => line.startsWith('['));
-  const expected = MASTERS.flatMap((m) => [
-    `[${m}] copy ${TLS.cert}, ${TLS.key}, ${TLS.ca} and ${m}-etcd.manifest`,
-    `[${m}] move them into ${world.dir}/remote/etc/etcd and ${world.dir}/remote/etc/kubernetes/manifests`,
-  ]);
-  assert.equal(steps, expected, `the [host] step lines of distribute.sh's output:\n${run.stdout}`);
+  const output = assertBlocks(run, MASTERS, distributeStep);
+  for (const block of output.blocks) {
+    const placed = block.lines.filter((line) => /^ {2}\/\S+: written, mode 0[0-7]{3}$/.test(line));
+    assert.is(placed.length, 4, `${block.host}: one "written" line per file:\n${block.lines.join('\n')}`);
+    // The stand-in maps each host's remote paths onto hosts/HOST/fs, so a line tells which host printed it.
+    assert.ok(placed.every((line) => line.includes(`/hosts/${block.host}/fs/`)), `${block.host}'s block holds only its own lines:\n${run.shown}`);
+  }
+  assertSummary(run, MASTERS, MASTERS.length);
+  assert.is(run.stderr, '', 'nothing on stderr');
 });
 
-withWorld('distribute.sh run twice: the second run succeeds, makes the same calls, and leaves every host exactly as the first did', (world) => {
+withWorld('distribute.sh run twice: the second run says "already in place" for every file, changes nothing (content, mode, owner, inode, mtime) and succeeds', (world) => {
   const first = runScript(world, 'distribute.sh');
   assert.is(first.status, 0, `expected the first run to succeed:\n${first.shown}`);
   const afterFirst = snapshot(world);
-  const firstCalls = callLines(calls(world));
+  const firstCalls = sorted(callLines(calls(world)));
   clearLogs(world);
   const second = runScript(world, 'distribute.sh');
   assert.is(second.status, 0, `expected the second run to succeed:\n${second.shown}`);
-  assert.equal(callLines(calls(world)), firstCalls, 'the second run makes the same vagrant calls');
-  assert.equal(snapshot(world), afterFirst, 'every file, mode and owner on every host is as after the first run');
+  assert.equal(sorted(callLines(calls(world))), firstCalls, 'the second run makes the same vagrant calls');
+  const output = assertBlocks(second, MASTERS, distributeStep);
+  for (const block of output.blocks) {
+    const already = block.lines.filter((line) => line.endsWith(': already in place'));
+    assert.is(already.length, 4, `${block.host}: every file is "already in place":\n${second.shown}`);
+    assert.not.ok(block.lines.some((line) => line.includes('written')), `${block.host}: nothing written:\n${second.shown}`);
+  }
+  assert.equal(snapshot(world), afterFirst, 'every file and directory on every host is as after the first run, down to inode and mtime');
+  const writes = remoteLog(world).filter(([, word, command]) => word === 'sudo' && ['install', 'mv', 'chmod', 'chown', 'cp'].includes(command ?? ''));
+  assert.equal(writes, [], 'the second run runs no install, mv, chmod, chown or cp');
+  for (const master of MASTERS) assertDistributed(world, master);
+  assertSummary(second, MASTERS, MASTERS.length);
+});
+
+withWorld('distribute.sh with master2 unreachable: exit 1, stderr names master2 and its step, master1 and master3 still get everything, the summary names them', (world) => {
+  const run = runScript(world, 'distribute.sh', { STANDIN_FAIL: 'master2 ssh' });
+  assert.is(run.status, 1, `expected exit status 1:\n${run.shown}`);
+  assert.match(run.stderr, /^failed:\n {2}master2: copy [^\n]*, move them into place \(exit status \d+\)$/m, `expected stderr to name master2 and the step:\n${run.shown}`);
+  assert.not.ok(/master[13]/.test(run.stderr), `stderr names no host that succeeded:\n${run.shown}`);
+  assert.equal(sorted(callLines(calls(world))), sorted(MASTERS.map(vagrantCall)), 'every master was contacted once, master2 included');
+  assertDistributed(world, 'master1');
+  assertDistributed(world, 'master3');
+  assert.equal(list(world.fs('master2', 'etc', 'kubernetes', 'manifests')), [], 'master2 got no manifest');
+  assert.ok(!existsSync(world.fs('master2', 'etc', 'etcd')), 'master2 got nothing');
+  assertBlocks(run, MASTERS, distributeStep);
+  assertSummary(run, ['master1', 'master3'], 3);
+
+  // Run again once master2 is back: master2 gets its files; master1 and master3 are already in place.
+  clearLogs(world);
+  const again = runScript(world, 'distribute.sh');
+  assert.is(again.status, 0, `expected the run after the repair to succeed:\n${again.shown}`);
+  for (const block of parseOutput(again.stdout).blocks) {
+    const expected = block.host === 'master2' ? 'written' : 'already in place';
+    assert.is(block.lines.filter((line) => line.includes(`: ${expected}`)).length, 4, `${block.host}: every file ${expected}:\n${again.shown}`);
+  }
   for (const master of MASTERS) assertDistributed(world, master);
 });
 
-withWorld('distribute.sh stops at the first failing copy: master2\'s scp fails → non-zero exit, "[master2] copy" in the error, master3 never contacted', (world) => {
-  const run = runScript(world, 'distribute.sh', { STANDIN_FAIL: 'master2 scp' });
-  assert.is.not(run.status, 0, `expected a non-zero exit:\n${run.shown}`);
-  assert.match(run.stderr, /error: \[master2\] copy [^\n]* failed \(exit status 1\)/, `expected stderr to name master2 and the copy step:\n${run.shown}`);
-  const lines = callLines(calls(world));
-  assert.equal(lines, [...expectedDistributeCalls(world, 'master1'), expectedDistributeCalls(world, 'master2')[0]], 'calls up to and including the failing one, none after');
-  assertDistributed(world, 'master1');
-  assert.equal(list(world.fs('master2', 'etc', 'kubernetes', 'manifests')), [], 'master2 got no manifest');
-  assert.ok(!existsSync(world.fs('master3', 'etc', 'etcd')), 'master3 got nothing');
-});
-
-withWorld('distribute.sh stops when the move fails: master2\'s ssh fails → non-zero exit, "[master2] move them into" in the error, master3 never contacted', (world) => {
-  const run = runScript(world, 'distribute.sh', { STANDIN_FAIL: 'master2 ssh' });
-  assert.is.not(run.status, 0, `expected a non-zero exit:\n${run.shown}`);
-  assert.match(run.stderr, /error: \[master2\] move them into [^\n]* failed \(exit status 1\)/, `expected stderr to name master2 and the move step:\n${run.shown}`);
-  const lines = callLines(calls(world));
-  assert.equal(lines, [...expectedDistributeCalls(world, 'master1'), ...expectedDistributeCalls(world, 'master2')], 'calls up to and including the failing ssh, none after');
-  assert.not.ok(lines.some((line) => line.includes('master3')), `master3 is never contacted:\n${lines.join('\n')}`);
-});
-
-withWorld('distribute.sh stops when a command on the master fails (kubelet\'s manifest directory missing on master2), naming master2 and the step', (world) => {
+withWorld('distribute.sh when a command on master2 fails (kubelet\'s manifest directory missing): exit 1 naming master2 and its step, the others complete, no temporary file left', (world) => {
   rmSync(world.fs('master2', 'etc', 'kubernetes', 'manifests'), { recursive: true });
   const run = runScript(world, 'distribute.sh');
-  assert.is.not(run.status, 0, `expected a non-zero exit:\n${run.shown}`);
-  assert.match(run.stderr, /error: \[master2\] move them into [^\n]* failed/, `expected stderr to name master2 and the move step:\n${run.shown}`);
-  assert.not.ok(callLines(calls(world)).some((line) => line.includes('master3')), 'master3 is never contacted');
+  assert.is(run.status, 1, `expected exit status 1:\n${run.shown}`);
+  assert.match(run.stderr, /^ {2}master2: copy [^\n]*, move them into place \(exit status 1\)$/m, `expected stderr to name master2 and the step:\n${run.shown}`);
+  const output = assertBlocks(run, MASTERS, distributeStep);
+  const master2 = output.blocks.find((b) => b.host === 'master2')!.lines.join('\n');
+  assert.match(master2, /error: \[master2\] copy [^\n]* failed \(exit status 1\)/, `master2's block says where it failed:\n${run.shown}`);
   assertDistributed(world, 'master1');
+  assertDistributed(world, 'master3');
+  assert.equal(list(world.fs('master2', 'etc', 'kubernetes')), [], 'master2: no temporary manifest is left behind');
+  assert.equal(list(world.tmp('master2')), [], 'master2: the stage is removed even after the failure');
+  assertSummary(run, ['master1', 'master3'], 3);
 });
 
 withWorld('distribute.sh refuses to start when a certificate file is missing, before contacting any host', (world) => {
@@ -161,16 +203,52 @@ withWorld('distribute.sh refuses to start when a certificate file is missing, be
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// ntp.sh
+// Parallelism: at most -j hosts at a time, all of them with a large enough -j.
 
-withWorld('ntp.sh installs ntp on every master and worker, then checks every clock, one ssh each, in cluster.json\'s order', (world) => {
-  const run = runScript(world, 'ntp.sh');
-  assert.is(run.status, 0, `expected ntp.sh to succeed:\n${run.shown}`);
-  const expected = [...NODES, ...NODES].map((node) => `ssh ${node} -- bash -euo pipefail -s`);
-  assert.equal(callLines(calls(world)), expected, 'the vagrant calls, in order');
+withWorld('distribute.sh -j 3 works on the 3 masters at once; -j 1 one after another (from the stand-in\'s call times, and wall time)', (world) => {
+  const SLEEP = 0.5;
+  const parallel = runScript(world, 'distribute.sh', { STANDIN_SLEEP: String(SLEEP) }, ['-j', '3']);
+  assert.is(parallel.status, 0, parallel.shown);
+  const overlapping = calls(world);
+  assert.is(overlapping.length, 3, 'one call per master');
+  const latestStart = Math.max(...overlapping.map((c) => c.start));
+  const earliestEnd = Math.min(...overlapping.map((c) => c.end));
+  assert.ok(latestStart < earliestEnd, `with -j 3 all three calls are in flight at once: the last started at ${latestStart}, before the first ended at ${earliestEnd}`);
+
+  clearLogs(world);
+  const serial = runScript(world, 'distribute.sh', { STANDIN_SLEEP: String(SLEEP) }, ['-j1']);
+  assert.is(serial.status, 0, serial.shown);
+  const oneByOne = calls(world);
+  assert.is(oneByOne.length, 3, 'one call per master');
+  assert.is(concurrency(oneByOne), 1, `with -j 1 no two calls overlap: ${JSON.stringify(oneByOne.map((c) => [c.start, c.end]))}`);
+  assert.ok(serial.ms >= 3 * SLEEP * 1000, `with -j 1 the run takes at least 3 × ${SLEEP} s; took ${serial.ms} ms`);
+  assert.ok(parallel.ms < serial.ms, `-j 3 (${parallel.ms} ms) is faster than -j 1 (${serial.ms} ms)`);
+  console.log(`  distribute.sh, ${SLEEP} s per connection: -j 3 took ${Math.round(parallel.ms)} ms, -j 1 ${Math.round(serial.ms)} ms`);
 });
 
-withWorld('ntp.sh runs apt-get update, then apt-get install -y ntp with DEBIAN_FRONTEND=noninteractive, then date -R, on every node', (world) => {
+withWorld('ntp.sh -j 2 over 5 nodes never has more than 2 connections open, and does have 2; by default all 5 at once', (world) => {
+  const two = runScript(world, 'ntp.sh', { STANDIN_SLEEP: '0.4' }, ['--jobs', '2']);
+  assert.is(two.status, 0, two.shown);
+  assert.is(calls(world).length, NODES.length, 'one call per node');
+  assert.is(concurrency(calls(world)), 2, `at most and at least 2 at a time: ${JSON.stringify(calls(world).map((c) => [c.start, c.end]))}`);
+  clearLogs(world);
+  const all = runScript(world, 'ntp.sh', { STANDIN_SLEEP: '0.4' });
+  assert.is(all.status, 0, all.shown);
+  assert.is(concurrency(calls(world)), NODES.length, 'the default (-j 8) opens every node\'s connection at once');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// ntp.sh
+
+const ntpStep = () => 'install ntp and read the clock';
+
+withWorld('ntp.sh makes exactly one transport call per node, masters and workers', (world) => {
+  const run = runScript(world, 'ntp.sh');
+  assert.is(run.status, 0, `expected ntp.sh to succeed:\n${run.shown}`);
+  assert.equal(sorted(callLines(calls(world))), sorted(NODES.map(vagrantCall)), 'the vagrant calls');
+});
+
+withWorld('ntp.sh runs apt-get update, then apt-get install -y ntp with DEBIAN_FRONTEND=noninteractive, then date -R and reads the clock, on every node', (world) => {
   const run = runScript(world, 'ntp.sh');
   assert.is(run.status, 0, `expected ntp.sh to succeed:\n${run.shown}`);
   const log = remoteLog(world);
@@ -180,6 +258,7 @@ withWorld('ntp.sh runs apt-get update, then apt-get install -y ntp with DEBIAN_F
     const update = mine.findIndex((line) => /^apt-get DEBIAN_FRONTEND=\S* update$/.test(line));
     const install = mine.findIndex((line) => line.startsWith('apt-get ') && / install( |$)/.test(line));
     const date = mine.indexOf('date -R');
+    const clock = mine.indexOf('date +%s.%N');
     assert.ok(update >= 0, `${node}: expected apt-get update; ${shown}`);
     assert.ok(install >= 0, `${node}: expected apt-get install; ${shown}`);
     const installLine = mine[install] ?? '';
@@ -187,42 +266,80 @@ withWorld('ntp.sh runs apt-get update, then apt-get install -y ntp with DEBIAN_F
     assert.ok(installLine.split(' ').includes('ntp'), `${node}: expected apt-get install ntp; got ${installLine}`);
     assert.ok(installLine.startsWith('apt-get DEBIAN_FRONTEND=noninteractive '), `${node}: expected apt-get install to see DEBIAN_FRONTEND=noninteractive; got ${installLine}`);
     assert.ok(date >= 0, `${node}: expected date -R to run; ${shown}`);
-    assert.ok(update < install && install < date, `${node}: expected update, then install, then date -R; ${shown}`);
+    assert.ok(clock >= 0, `${node}: expected date +%s.%N (the clock check's reading); ${shown}`);
+    assert.ok(update < install && install < date && date < clock, `${node}: expected update, install, date -R, then the reading; ${shown}`);
   }
 });
 
-withWorld('ntp.sh announces each node\'s clock check and prints its date -R answer under it', (world) => {
-  const run = runScript(world, 'ntp.sh');
+withWorld('ntp.sh prints each node\'s output as one block: its step, date -R, "[node] check the clock", "[node] clock: ±N s"; then the summary', (world) => {
+  const run = runScript(world, 'ntp.sh', { STANDIN_SLEEP: '0.2' });
   assert.is(run.status, 0, `expected ntp.sh to succeed:\n${run.shown}`);
-  const lines = run.stdout.split('\n');
-  for (const node of NODES) {
-    const at = lines.findIndex((line) => line.startsWith(`[${node}] check the clock`));
-    assert.ok(at >= 0, `expected a "[${node}] check the clock" line:\n${run.stdout}`);
-    assert.match(lines[at + 1] ?? '', /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/, `expected ${node}'s date -R (RFC 5322) after its step line:\n${run.stdout}`);
+  const output = assertBlocks(run, NODES, ntpStep);
+  for (const { host, lines } of output.blocks) {
+    const check = lines.indexOf(`[${host}] check the clock: within 1 s of this machine's`);
+    assert.ok(check > 0, `expected a "[${host}] check the clock" line:\n${run.shown}`);
+    assert.match(lines[check - 1] ?? '', /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/, `expected ${host}'s date -R (RFC 5322) just before its clock check:\n${run.shown}`);
+    assert.match(lines[check + 1] ?? '', new RegExp(`^\\[${host}\\] clock: [+-]\\d+\\.\\d{3} s from this machine's$`), `expected ${host}'s measured skew after the check:\n${run.shown}`);
+    assert.not.ok(lines.some((line) => line.startsWith('clock: ')), `the raw clock reading is not shown:\n${run.shown}`);
   }
+  assertSummary(run, NODES, NODES.length);
 });
 
-withWorld('ntp.sh stops at the first failing node: master2 unreachable → non-zero exit, "[master2] install ntp" in the error, nothing after', (world) => {
+withWorld('ntp.sh run twice: the second run finds ntp installed on every node, runs no apt-get, and succeeds', (world) => {
+  const first = runScript(world, 'ntp.sh');
+  assert.is(first.status, 0, first.shown);
+  clearLogs(world);
+  const second = runScript(world, 'ntp.sh');
+  assert.is(second.status, 0, second.shown);
+  for (const { host, lines } of assertBlocks(second, NODES, ntpStep).blocks) {
+    assert.ok(lines.includes('  ntp is already installed'), `${host}: "ntp is already installed":\n${second.shown}`);
+  }
+  assert.equal(remoteLog(world).filter(([, word, command]) => word === 'apt-get' || command === 'apt-get' || (word === 'sudo' && command === 'env')), [], 'no apt-get on the second run');
+  assertSummary(second, NODES, NODES.length);
+});
+
+withWorld('ntp.sh with master2 unreachable: exit 1, stderr names master2 and its step, every other node still gets ntp and its clock checked', (world) => {
   const run = runScript(world, 'ntp.sh', { STANDIN_FAIL: 'master2 ssh' });
-  assert.is.not(run.status, 0, `expected a non-zero exit:\n${run.shown}`);
-  assert.match(run.stderr, /error: \[master2\] install ntp failed \(exit status 1\)/, `expected stderr to name master2 and the step:\n${run.shown}`);
-  assert.equal(callLines(calls(world)), ['master1', 'master2'].map((n) => `ssh ${n} -- bash -euo pipefail -s`), 'calls up to and including the failing one');
+  assert.is(run.status, 1, `expected exit status 1:\n${run.shown}`);
+  assert.match(run.stderr, /^failed:\n {2}master2: install ntp and read the clock \(exit status \d+\)$/m, `expected stderr to name master2 and the step:\n${run.shown}`);
+  const others = NODES.filter((n) => n !== 'master2');
+  const output = assertBlocks(run, NODES, ntpStep);
+  for (const { host, lines } of output.blocks.filter((b) => b.host !== 'master2')) {
+    assert.ok(lines.some((line) => line.startsWith(`[${host}] clock: `)), `${host}'s clock was checked:\n${run.shown}`);
+  }
+  const installed = new Set(remoteLog(world).filter(([, word, , command]) => word === 'apt-get' && command === 'install').map(([host]) => host!));
+  assert.equal(sorted([...installed]), sorted(others), 'every node but master2 ran apt-get install');
+  assertSummary(run, others, NODES.length);
 });
 
-withWorld('the stand-ins behave like the real tools where the test relies on it: apt-get install without -y aborts, sudo drops DEBIAN_FRONTEND, unknown machines fail', (world) => {
+// ---------------------------------------------------------------------------------------------------------------
+// The stand-ins themselves.
+
+withWorld('the stand-ins behave like the real tools where the test relies on it: apt-get install without -y aborts, sudo drops DEBIAN_FRONTEND, unknown machines fail, dpkg-query knows what was installed, ssh finds a host by address', (world) => {
   const env = { ...process.env, STANDIN_DIR: world.dir, STANDIN_HOST: 'master1', DEBIAN_FRONTEND: 'noninteractive' };
   const bin = join(world.dir, 'remote-bin');
   const noYes = spawnSync(join(bin, 'apt-get'), ['install', 'ntp'], { env, input: '', encoding: 'utf8' });
   assert.is.not(noYes.status, 0, `apt-get install without -y and no answer must abort:\n${noYes.stdout}${noYes.stderr}`);
+  const before = spawnSync(join(bin, 'dpkg-query'), ['-W', '-f=${Status}', 'ntp'], { env, encoding: 'utf8' });
+  assert.is.not(before.status, 0, 'dpkg-query: ntp is not installed yet');
   spawnSync(join(bin, 'sudo'), [join(bin, 'apt-get'), 'install', '-y', 'ntp'], { env, encoding: 'utf8' });
   const seen = remoteLog(world).filter(([, word]) => word === 'apt-get').map((w) => w[2]);
   assert.equal(seen, ['DEBIAN_FRONTEND=noninteractive', 'DEBIAN_FRONTEND='], 'apt-get saw DEBIAN_FRONTEND directly, and not through sudo');
+  const after = spawnSync(join(bin, 'dpkg-query'), ['-W', '-f=${Status}', 'ntp'], { env, encoding: 'utf8' });
+  assert.is(after.stdout, 'install ok installed', 'dpkg-query: ntp is installed after apt-get install -y ntp');
   const unknown = spawnSync(join(world.dir, 'bin', 'vagrant'), ['ssh', 'master9', '--', 'true'], { env, input: '', encoding: 'utf8' });
   assert.is.not(unknown.status, 0, 'vagrant ssh to an unknown machine fails');
-  writeFileSync(join(world.dir, 'probe'), 'x');
-  const copied = spawnSync(join(world.dir, 'bin', 'vagrant'), ['scp', join(world.dir, 'probe'), 'worker1:probe'], { env, encoding: 'utf8' });
-  assert.is(copied.status, 0, copied.stderr);
-  assert.is(readFileSync(join(world.home('worker1'), 'probe'), 'utf8'), 'x', 'vagrant scp FILE HOST:NAME lands in HOST\'s home as NAME');
+  const scp = spawnSync(join(world.dir, 'bin', 'vagrant'), ['scp', '/etc/hostname', 'worker1:x'], { env, encoding: 'utf8' });
+  assert.is(scp.status, 2, 'the stand-in refuses vagrant scp: the scripts must not use it');
+  const ssh = spawnSync(join(world.dir, 'bin', 'ssh'), ['-o', 'BatchMode=yes', '-p', '22', '--', 'master2.node.local.consul', 'bash', '-euo', 'pipefail', '-s'], { env, input: 'echo "on $STANDIN_HOST"', encoding: 'utf8' });
+  assert.is(ssh.stdout, 'on master2\n', `ssh to master2's host reaches master2:\n${ssh.stderr}`);
+  const nowhere = spawnSync(join(world.dir, 'bin', 'ssh'), ['--', 'nowhere.example', 'true'], { env, input: '', encoding: 'utf8' });
+  assert.is(nowhere.status, 255, 'ssh to an unknown address fails as ssh does');
+  const ip = spawnSync(join(bin, 'ip'), ['-o', 'addr', 'show'], { env, encoding: 'utf8' });
+  assert.match(ip.stdout, /^3: eth1 +inet 192\.168\.56\.11\/24 /m, `ip -o addr show on master1 shows its configured ip:\n${ip.stdout}`);
+  const skewed = spawnSync(join(bin, 'date'), ['+%s.%N'], { env: { ...env, STANDIN_SKEW: '5' }, encoding: 'utf8' });
+  const off = Number(skewed.stdout) - Date.now() / 1000;
+  assert.ok(off > 4 && off < 6, `date +%s.%N with STANDIN_SKEW=5 is 5 s ahead; got ${off}`);
 });
 
 test.run();

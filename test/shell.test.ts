@@ -18,9 +18,9 @@ function run(command: string, args: string[]): { status: number | null; output: 
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
-test('every example emits ntp.sh, distribute.sh and verify.sh', () => {
+test('every example emits ntp.sh, preflight.sh, distribute.sh and verify.sh', () => {
   for (const { example, files } of generated) {
-    for (const script of ['distribute.sh', 'ntp.sh', 'verify.sh']) {
+    for (const script of ['distribute.sh', 'ntp.sh', 'preflight.sh', 'verify.sh']) {
       assert.ok(files.includes(script), `${example.name}: expected out/${script}; out/ holds ${files.join(', ')}`);
     }
   }

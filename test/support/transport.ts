@@ -1,20 +1,34 @@
-// The stand-in transport: the scripts in out/ run for real against a stand-in `vagrant`, on fake machines.
+// The stand-in transports: the scripts in out/ run for real against a stand-in `vagrant` (and `ssh`), on fake machines.
 //
-// The stand-in records every call (argv and standard input) and performs it on a fake machine per host, a
-// directory under the test's temporary directory:
-//   vagrant scp FILE HOST:NAME        copies FILE to hosts/HOST/home/NAME (the login user's home)
-//   vagrant ssh HOST -- COMMAND...    runs COMMAND the way ssh does (joined into one string for `bash -c`), in
-//                                     hosts/HOST/home, with a fresh login environment, the script on stdin
+// One stand-in, installed as bin/vagrant and bin/ssh, records every call (its argv, standard input, start and end
+// times) and runs the script it is given on a fake machine per host, a directory under the test's temporary
+// directory. The calls it accepts are the only ones the scripts make:
+//   vagrant ssh HOST -- bash -euo pipefail -s             runs the script on HOST (a vagrant machine name)
+//   ssh [OPTION...] -- ADDRESS bash -euo pipefail -s      runs it on the host whose address is ADDRESS
+//                                                         (the world's addresses file: masters[].address, else
+//                                                         the master's host, a worker's name)
+// The command's words are joined into one string for `bash -c`, as ssh does, and run in hosts/HOST/home with a
+// fresh login environment, the script on standard input, TMPDIR=tmp/HOST (so that the test sees the remote
+// stage, mktemp -d, removed). Knobs, as environment variables of the script under test:
+//   STANDIN_FAIL="HOST ssh[,HOST ssh…]"   the connection to HOST fails before running anything
+//   STANDIN_SLEEP=SECONDS                 every connection takes that long to set up
+//   STANDIN_SKEW_<HOST>=SECONDS           HOST's clock is that far off (HOST with every non-word character as _)
+//
 // On the fake machines, `sudo` runs its command as the test's user (dropping DEBIAN_FRONTEND, as sudo's env_reset
-// does), `apt-get` only records how it was called (and, like the real one, stops at its prompt without -y), `date`
-// records the call and prints the date, and `docker` records the call and answers verify.sh's `etcdctl member list`
-// and `etcdctl endpoint health` as a healthy cluster matching cluster.json would.
+// does; off root, it answers for root where only root could act: install -o/-g, stat's owner), `apt-get` records how
+// it was called (and, like the real one, stops at its prompt without -y) and what it installed, `dpkg-query` answers
+// from that, `date` records the call and prints the date (skewed by STANDIN_SKEW_<HOST>), `ss` answers from
+// state/HOST/listening, `ip -o addr show` from state/HOST/addresses (the master's configured ip, unless a test
+// changes it), `timedatectl` records the call, and `docker` records the call and answers verify.sh's
+// `etcdctl member list` and `etcdctl endpoint health` as a healthy cluster matching cluster.json would. Every other
+// command (mktemp, base64, install, cmp, stat, mv, test) is the real one.
 //
 // The scripts name absolute remote paths (etcd.certDir, etcd.manifestDir). The test's cluster.json points them
 // under <tmp>/remote/, and the stand-in rewrites that prefix to hosts/HOST/fs/ in the script it runs, so each
-// host gets its own file system; the call log keeps the script exactly as distribute.sh sent it.
+// host gets its own file system; the call log keeps the script exactly as the script under test sent it. (Files
+// travel base64-encoded inside the script, so their bytes are never rewritten.)
 //
-// Used by test/scripts.test.ts and test/injection.test.ts.
+// Used by test/scripts.test.ts, test/operator.test.ts and test/injection.test.ts.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -26,85 +40,129 @@ export const MASTERS = ['master1', 'master2', 'master3'];
 export const WORKERS = ['worker1', 'worker2'];
 export const NODES = [...MASTERS, ...WORKERS];
 
+/** The one call every script makes per host, as the stand-in vagrant records it. */
+export const vagrantCall = (host: string) => `vagrant ssh ${host} -- bash -euo pipefail -s`;
+
 // ---------------------------------------------------------------------------------------------------------------
 // The stand-ins. Each is a bash script written into the test's temporary directory.
 
-const VAGRANT = String.raw`#!/usr/bin/env bash
-# Stand-in for vagrant (see test/support/transport.ts). Records each call, then performs it on hosts/HOST.
+const TRANSPORT = String.raw`#!/usr/bin/env bash
+# Stand-in for vagrant and ssh (see test/support/transport.ts). Records each call, then runs it on hosts/HOST.
 set -euo pipefail
 : "${'$'}{STANDIN_DIR:?}"
+tool=${'$'}{0##*/}
 calls=$STANDIN_DIR/log/calls
 mkdir -p "$calls"
-id=$(printf '%04d' "$(( $(find "$calls" -name '*.argv' | wc -l) + 1 ))")
+# One record per call, named by its start time (and pid): calls made in parallel never share one.
+id=$(date +%s%N)-$$
+printf '%s\n' "$tool" >"$calls/$id.tool"
 printf '%s\0' "$@" >"$calls/$id.argv"
 : >"$calls/$id.stdin"
+date +%s%N >"$calls/$id.start"
+trap 'date +%s%N >"$calls/$id.end"' EXIT
 
-machine() { # NAME: fail as vagrant does for a machine it does not know
-  [[ -d $STANDIN_DIR/hosts/$1 ]] && return
-  printf "The machine with the name '%s' was not found configured for this Vagrant environment.\n" "$1" >&2
-  exit 1
-}
-fail_if_asked() { # SUBCOMMAND HOST: STANDIN_FAIL="HOST SUBCOMMAND" makes that call fail
-  [[ ${'$'}{STANDIN_FAIL:-} == "$2 $1" ]] || return 0
-  printf 'stand-in vagrant: %s to %s failed (simulated)\n' "$1" "$2" >&2
-  exit 1
+unsupported() {
+  printf 'stand-in %s: unsupported call: %s %s\n' "$tool" "$tool" "$*" >&2
+  exit 2
 }
 
-case ${'$'}{1:-} in
-  ssh)
-    host=${'$'}{2:?}
-    [[ ${'$'}{3:-} == -- && $# -gt 3 ]] || { echo 'stand-in vagrant: only "ssh HOST -- COMMAND..." is supported' >&2; exit 2; }
+case $tool in
+  vagrant)
+    [[ ${'$'}{1:-} == ssh && ${'$'}{3:-} == -- && $# -gt 3 ]] || unsupported "$@"
+    host=$2
     shift 3
-    machine "$host"
-    script=$(cat; printf x)
-    script=${'$'}{script%x}
-    printf '%s' "$script" >"$calls/$id.stdin"
-    fail_if_asked ssh "$host"
-    root=$STANDIN_DIR/hosts/$host
-    # The rewritten path lands in the script's text, so it must mean nothing to the shell there: a host name that
-    # is not a plain word is reached through an alias (a symbolic link named by its hash).
-    fs=$root/fs
-    if [[ ! $host =~ ^[A-Za-z0-9._-]+$ ]]; then
-      fs=$STANDIN_DIR/aliases/$(printf '%s' "$host" | sha256sum | cut -c1-16)
-      mkdir -p "$STANDIN_DIR/aliases" "$root/fs"
-      ln -sfn "$root/fs" "$fs"
+    if [[ ! -d $STANDIN_DIR/hosts/$host ]]; then
+      printf "The machine with the name '%s' was not found configured for this Vagrant environment.\n" "$host" >&2
+      exit 1
     fi
-    script=${'$'}{script//"$STANDIN_DIR/remote/"/"$fs/"}
-    cd "$root/home"
-    # ssh joins the command's words with spaces and hands the string to the login shell.
-    printf '%s' "$script" | env -i HOME="$root/home" USER=vagrant LOGNAME=vagrant SHELL=/bin/bash LANG=C.UTF-8 \
-      PATH="$STANDIN_DIR/remote-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-      STANDIN_DIR="$STANDIN_DIR" STANDIN_HOST="$host" bash -c "$*"
     ;;
-  scp)
-    [[ $# -eq 3 && $3 == *:* ]] || { echo 'stand-in vagrant: only "scp FILE HOST:NAME" is supported' >&2; exit 2; }
-    host=${'$'}{3%%:*}
-    name=${'$'}{3#*:}
-    machine "$host"
-    fail_if_asked scp "$host"
-    cp -- "$2" "$STANDIN_DIR/hosts/$host/home/$name"
+  ssh)
+    # OpenSSH's options that take an argument; the scripts end their options with --.
+    while (($#)); do
+      case $1 in
+        --) shift; break ;;
+        -[BbcDEeFIiJLlmOoPpQRSWw]) (($# >= 2)) || unsupported "$@"; shift 2 ;;
+        -?*) shift ;;
+        *) break ;;
+      esac
+    done
+    (($# >= 2)) || unsupported "$@"
+    address=$1
+    shift
+    host=$(awk -F '\t' -v a="$address" '$1 == a { print $2; exit }' "$STANDIN_DIR/addresses")
+    if [[ -z $host ]]; then
+      printf 'ssh: Could not resolve hostname %s: Name or service not known\n' "$address" >&2
+      exit 255
+    fi
     ;;
-  *)
-    echo "stand-in vagrant: unsupported call: vagrant $*" >&2
-    exit 2
-    ;;
+  *) unsupported "$@" ;;
 esac
+
+script=$(cat; printf x)
+script=${'$'}{script%x}
+printf '%s' "$script" >"$calls/$id.stdin"
+if [[ ,${'$'}{STANDIN_FAIL:-}, == *",$host ssh,"* ]]; then
+  printf 'stand-in %s: ssh to %s failed (simulated)\n' "$tool" "$host" >&2
+  exit 255
+fi
+if [[ -n ${'$'}{STANDIN_SLEEP:-} ]]; then sleep "$STANDIN_SLEEP"; fi
+
+root=$STANDIN_DIR/hosts/$host
+# The rewritten path lands in the script's text, so it must mean nothing to the shell there: a host name that
+# is not a plain word is reached through an alias (a symbolic link named by its hash).
+fs=$root/fs
+if [[ ! $host =~ ^[A-Za-z0-9._-]+$ ]]; then
+  fs=$STANDIN_DIR/aliases/$(printf '%s' "$host" | sha256sum | cut -c1-16)
+  mkdir -p "$STANDIN_DIR/aliases" "$root/fs"
+  ln -sfn "$root/fs" "$fs"
+fi
+script=${'$'}{script//"$STANDIN_DIR/remote/"/"$fs/"}
+tmp=$STANDIN_DIR/tmp/$host
+mkdir -p "$tmp"
+skew=STANDIN_SKEW_${'$'}{host//[^A-Za-z0-9_]/_}
+cd "$root/home"
+# ssh joins the command's words with spaces and hands the string to the login shell.
+printf '%s' "$script" | env -i HOME="$root/home" USER=vagrant LOGNAME=vagrant SHELL=/bin/bash LANG=C.UTF-8 \
+  PATH="$STANDIN_DIR/remote-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" TMPDIR="$tmp" \
+  STANDIN_DIR="$STANDIN_DIR" STANDIN_HOST="$host" STANDIN_SKEW="${'$'}{!skew:-0}" bash -c "$*"
 `;
 
 /** Each remote stand-in appends "HOST<TAB>WORD<TAB>WORD..." to log/remote.log. */
-const REMOTE_LOG = String.raw`remote_log() { local IFS=$'\t'; printf '%s\t%s\n' "$STANDIN_HOST" "$*" >>"$STANDIN_DIR/log/remote.log"; }`;
+const REMOTE_LOG = String.raw`remote_log() { local IFS=$'\t'; printf '%s\t%s\n' "$STANDIN_HOST" "$*" >>"$STANDIN_DIR/log/remote.log"; }
+state=$STANDIN_DIR/state/$STANDIN_HOST`;
 
 const SUDO = String.raw`#!/usr/bin/env bash
 # Stand-in for sudo: records the command, runs it as this user without DEBIAN_FRONTEND (sudo's env_reset drops
 # it), then records what the manifest directory holds, so the test sees every state kubelet could have seen.
+# For install, it also records the mode of the directory the file comes from (the remote stage).
 set -uo pipefail
 ${REMOTE_LOG}
 remote_log sudo "$@"
-if [[ ${'$'}{1:-} == chown && $(id -u) != 0 ]]; then
-  remote_log note 'chown skipped: not root'
-  exit 0
+command=("$@")
+if [[ $(id -u) != 0 ]]; then
+  # Off root, only root may give a file away, and stat would name this user: answer as root would.
+  case ${'$'}{1:-} in
+    chown) remote_log note 'chown skipped: not root'; exit 0 ;;
+    install)
+      command=()
+      while (($#)); do
+        case $1 in
+          -o | -g) shift 2 ;;
+          *) command+=("$1"); shift ;;
+        esac
+      done
+      ;;
+    stat)
+      env -u DEBIAN_FRONTEND "$@" | sed "s/:$(id -un):$(id -gn)\$/:root:root/"
+      exit "${'$'}{PIPESTATUS[0]}"
+      ;;
+  esac
 fi
-env -u DEBIAN_FRONTEND "$@"
+if [[ ${'$'}{command[0]:-} == install ]]; then
+  source_file=${'$'}{command[${'$'}{#command[@]} - 2]}
+  remote_log stage "$(stat -c %a "$(dirname "$source_file")")" "$source_file"
+fi
+env -u DEBIAN_FRONTEND "${'$'}{command[@]}"
 status=$?
 manifests=$STANDIN_DIR/hosts/$STANDIN_HOST/fs/etc/kubernetes/manifests
 if [[ -d $manifests ]]; then
@@ -117,7 +175,7 @@ exit "$status"
 const APT_GET = String.raw`#!/usr/bin/env bash
 # Stand-in for apt-get: records its arguments and DEBIAN_FRONTEND. Like the real one, "install" without -y asks
 # "Do you want to continue? [Y/n]" and reads the answer from standard input (which, under "bash -s", is the rest
-# of the script); anything but y aborts.
+# of the script); anything but y aborts. What it installs, dpkg-query then knows (state/HOST/packages).
 set -euo pipefail
 ${REMOTE_LOG}
 remote_log apt-get "DEBIAN_FRONTEND=${'$'}{DEBIAN_FRONTEND:-}" "$@"
@@ -129,12 +187,71 @@ if [[ ${'$'}{1:-} == install && $yes == no ]]; then
   read -r answer || true
   [[ $answer == [Yy]* ]] || { echo 'Abort.'; exit 1; }
 fi
+if [[ ${'$'}{1:-} == install ]]; then
+  mkdir -p "$state"
+  for arg in "${'$'}{@:2}"; do
+    if [[ $arg != -* ]]; then printf '%s\n' "$arg" >>"$state/packages"; fi
+  done
+fi
+`;
+
+const DPKG_QUERY = String.raw`#!/usr/bin/env bash
+# Stand-in for dpkg-query -W -f=FORMAT PACKAGE: "install ok installed" for what the stand-in apt-get installed.
+set -euo pipefail
+${REMOTE_LOG}
+remote_log dpkg-query "$@"
+package=${'$'}{!#}
+if [[ -f $state/packages ]] && grep -Fqx -- "$package" "$state/packages"; then
+  printf 'install ok installed'
+else
+  printf 'dpkg-query: no packages found matching %s\n' "$package" >&2
+  exit 1
+fi
 `;
 
 const DATE = String.raw`#!/usr/bin/env bash
+# Stand-in for date: records the call; answers as a clock STANDIN_SKEW seconds off this machine's would.
+set -euo pipefail
 ${REMOTE_LOG}
 remote_log date "$@"
+if [[ ${'$'}{STANDIN_SKEW:-0} != 0 ]]; then
+  shifted=$(awk -v n="$(PATH=/usr/bin:/bin date +%s.%N)" -v s="$STANDIN_SKEW" 'BEGIN { printf "%.6f", n + s }')
+  PATH=/usr/bin:/bin exec date -d "@$shifted" "$@"
+fi
 PATH=/usr/bin:/bin exec date "$@"
+`;
+
+const SS = String.raw`#!/usr/bin/env bash
+# Stand-in for ss -Htlnp "sport = :PORT": prints the lines of state/HOST/listening (each as ss prints a listening
+# socket) whose local port is PORT.
+set -euo pipefail
+${REMOTE_LOG}
+remote_log ss "$@"
+filter=${'$'}{!#}
+[[ $filter == 'sport = :'* ]] || { echo "stand-in ss: unsupported call: ss $*" >&2; exit 2; }
+[[ -f $state/listening ]] || exit 0
+awk -v port="${'$'}{filter##*:}" '{ n = split($4, a, ":"); if (a[n] == port) print }' "$state/listening"
+`;
+
+const IP = String.raw`#!/usr/bin/env bash
+# Stand-in for ip -o addr show: the loopback addresses, then each address in state/HOST/addresses on eth1.
+set -euo pipefail
+${REMOTE_LOG}
+remote_log ip "$@"
+[[ "$*" == '-o addr show' ]] || { echo "stand-in ip: unsupported call: ip $*" >&2; exit 2; }
+printf '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n'
+printf '1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n'
+if [[ -f $state/addresses ]]; then
+  while read -r address; do
+    if [[ $address == *:* ]]; then family=inet6 length=64; else family=inet length=24; fi
+    printf '3: eth1    %s %s/%s scope global eth1\\       valid_lft forever preferred_lft forever\n' "$family" "$address" "$length"
+  done <"$state/addresses"
+fi
+`;
+
+const TIMEDATECTL = String.raw`#!/usr/bin/env bash
+${REMOTE_LOG}
+remote_log timedatectl "$@"
 `;
 
 const DOCKER = String.raw`#!/usr/bin/env bash
@@ -167,6 +284,10 @@ export interface World {
   remove: () => void;
   fs: (host: string, ...path: string[]) => string;
   home: (host: string) => string;
+  /** The stand-ins' own knowledge of a host (packages, addresses, listening): not part of its file system. */
+  state: (host: string, ...path: string[]) => string;
+  /** The host's TMPDIR, where the remote script's stage (mktemp -d) lives while it runs. */
+  tmp: (host: string) => string;
   /** Runs `generate --config <project>/cluster.json --out <out>` in-process; on success, primes the stand-in docker. */
   generate: () => ReturnType<typeof runCli>;
 }
@@ -176,8 +297,8 @@ export const dummy = (file: string) => `dummy ${file}: not a real certificate, o
 
 /** The world's cluster.json before any edit: MASTERS and WORKERS, remote paths under <dir>/remote/. */
 export interface ClusterDoc {
-  masters: { name: string; ip: string; host: string }[];
-  workers: { name: string }[];
+  masters: { name: string; ip: string; host: string; address?: string }[];
+  workers: { name: string; address?: string }[];
   etcd: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -232,26 +353,34 @@ export function makeWorld(options: WorldOptions = {}): World {
     writeFile(path, text);
     chmodSync(path, 0o755);
   };
-  script(join(root, 'bin', 'vagrant'), VAGRANT);
-  script(join(root, 'remote-bin', 'sudo'), SUDO);
-  script(join(root, 'remote-bin', 'apt-get'), APT_GET);
-  script(join(root, 'remote-bin', 'date'), DATE);
-  script(join(root, 'remote-bin', 'docker'), DOCKER);
+  script(join(root, 'bin', 'vagrant'), TRANSPORT);
+  script(join(root, 'bin', 'ssh'), TRANSPORT);
+  for (const [name, text] of Object.entries({
+    sudo: SUDO, 'apt-get': APT_GET, 'dpkg-query': DPKG_QUERY, date: DATE, ss: SS, ip: IP, timedatectl: TIMEDATECTL, docker: DOCKER,
+  })) script(join(root, 'remote-bin', name), text);
   mkdirSync(join(root, 'log'), { recursive: true });
   // One fake machine per node that cluster.json names (MASTERS and WORKERS unless edited), for names a file
-  // system can hold.
-  const names = (list: unknown) => (Array.isArray(list) ? list : []).map((n: { name?: unknown }) => n?.name).filter((n): n is string => typeof n === 'string');
-  const masters = names(cluster.masters);
-  for (const host of new Set([...masters, ...names(cluster.workers)])) {
-    if (relative(join(root, 'hosts'), join(root, 'hosts', host)).startsWith('..')) continue;
+  // system can hold. The ssh transport finds a node by its address: masters[].address, else its host; a
+  // worker's address, else its name.
+  const list = (value: unknown) => (Array.isArray(value) ? value : []) as { name?: unknown; address?: unknown; host?: unknown; ip?: unknown }[];
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const masters = list(cluster.masters).flatMap((m) => (text(m?.name) ? [{ name: text(m.name)!, address: text(m.address) ?? text(m.host), ip: text(m.ip) }] : []));
+  const workers = list(cluster.workers).flatMap((w) => (text(w?.name) ? [{ name: text(w.name)!, address: text(w.address) ?? text(w.name), ip: undefined }] : []));
+  const addresses: string[] = [];
+  for (const node of [...masters, ...workers]) {
+    if (node.address !== undefined && !/[\t\n]/.test(node.address + node.name)) addresses.push(`${node.address}\t${node.name}\n`);
+    if (relative(join(root, 'hosts'), join(root, 'hosts', node.name)).startsWith('..')) continue;
     try {
-      mkdirSync(join(root, 'hosts', host, 'home'), { recursive: true });
+      mkdirSync(join(root, 'hosts', node.name, 'home'), { recursive: true });
       // kubelet's manifest directory exists on a master before etcd is distributed.
-      if (masters.includes(host)) mkdirSync(join(root, 'hosts', host, 'fs', 'etc', 'kubernetes', 'manifests'), { recursive: true });
+      if (masters.includes(node)) mkdirSync(join(root, 'hosts', node.name, 'fs', 'etc', 'kubernetes', 'manifests'), { recursive: true });
+      // `ip addr` on a master shows the ip cluster.json gives it.
+      if (node.ip !== undefined) writeFile(join(root, 'state', node.name, 'addresses'), `${node.ip}\n`);
     } catch {
       // Not a name a directory can have: the stand-in vagrant answers that it knows no such machine.
     }
   }
+  writeFile(join(root, 'addresses'), addresses.join(''));
   mkdirSync(join(root, 'elsewhere'));
   const world: World = {
     dir: root,
@@ -261,6 +390,8 @@ export function makeWorld(options: WorldOptions = {}): World {
     remove: dir.remove,
     fs: (host, ...path) => join(root, 'hosts', host, 'fs', ...path),
     home: (host) => join(root, 'hosts', host, 'home'),
+    state: (host, ...path) => join(root, 'state', host, ...path),
+    tmp: (host) => join(root, 'tmp', host),
     generate,
   };
   if (options.generate ?? true) {
@@ -287,45 +418,63 @@ export interface Run {
   status: number | null;
   stdout: string;
   stderr: string;
+  /** Wall time of the run, in milliseconds. */
+  ms: number;
   /** What a failure message shows. */
   shown: string;
 }
 
-/** Runs out/SCRIPT from a directory that is neither out/ nor the project, with the stand-in vagrant first on PATH. */
+/**
+ * Runs out/SCRIPT with ARGS from a directory that is neither out/ nor the project, with the stand-in vagrant and
+ * ssh first on PATH.
+ */
 export function runScript(world: World, script: string, env: Record<string, string> = {}, args: string[] = []): Run {
   const { DEBIAN_FRONTEND: _dropped, ...inherited } = process.env;
+  const started = process.hrtime.bigint();
   const result = spawnSync(join(world.out, script), args, {
     cwd: join(world.dir, 'elsewhere'),
     encoding: 'utf8',
     timeout: 60_000,
     env: { ...inherited, ...env, PATH: `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
   });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.error) throw result.error;
-  const shown = `exit status ${result.status}\n--- stdout ---\n${result.stdout}--- stderr ---\n${result.stderr}`;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, shown };
+  const shown = `${script} ${args.join(' ')}: exit status ${result.status}\n--- stdout ---\n${result.stdout}--- stderr ---\n${result.stderr}`;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms, shown };
 }
 
 export interface Call {
+  /** vagrant or ssh. */
+  tool: string;
   argv: string[];
   stdin: string;
+  /** When the call started and ended, in milliseconds on this machine's clock (end: NaN if it never ended). */
+  start: number;
+  end: number;
 }
 
-/** Every call of the stand-in vagrant, in order. */
+/** Every call of the stand-in transports, in the order they started. */
 export function calls(world: World): Call[] {
   const dir = join(world.dir, 'log', 'calls');
   if (!existsSync(dir)) return [];
+  const read = (file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8') : '');
+  const ms = (text: string) => (text.trim() ? Number(BigInt(text.trim()) / 1000n) / 1000 : NaN);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.argv'))
+    .map((f) => f.replace(/\.argv$/, ''))
     .sort()
-    .map((f) => ({
-      argv: readFileSync(join(dir, f), 'utf8').split('\0').slice(0, -1),
-      stdin: readFileSync(join(dir, f.replace(/\.argv$/, '.stdin')), 'utf8'),
+    .map((id) => ({
+      tool: read(`${id}.tool`).trim(),
+      argv: read(`${id}.argv`).split('\0').slice(0, -1),
+      stdin: read(`${id}.stdin`),
+      start: ms(read(`${id}.start`)),
+      end: ms(read(`${id}.end`)),
     }));
 }
 
-/** The stand-in vagrant calls, one line each, local paths made absolute: what a failure message shows. */
+/** The stand-in calls, one line each ("vagrant ssh master1 -- bash -euo pipefail -s"): what a failure message shows. */
 export function callLines(list: Call[]): string[] {
-  return list.map(({ argv }) => argv.map((a) => (a.includes('/') ? resolve(a) : a)).join(' '));
+  return list.map(({ tool, argv }) => [tool, ...argv].join(' '));
 }
 
 /** log/remote.log: one array of words per line, the host first. */
@@ -340,15 +489,19 @@ export function clearLogs(world: World): void {
   mkdirSync(join(world.dir, 'log'));
 }
 
-/** Every file and directory on every fake host: path → type, mode, owner and content. */
+/**
+ * Every file and directory on every fake host: path → type, mode, owner, inode, modification time and content. Two
+ * equal snapshots mean nothing was written, replaced, renamed, created or removed (a directory's mtime changes
+ * when an entry in it does).
+ */
 export function hostsSnapshot(world: World): Record<string, string> {
   const state: Record<string, string> = {};
   const walk = (path: string, shown: string) => {
     for (const name of readdirSync(path).sort()) {
       const full = join(path, name);
-      const stat = lstatSync(full);
+      const stat = lstatSync(full, { bigint: true });
       const key = `${shown}/${name}`;
-      const meta = `mode 0${(stat.mode & 0o777).toString(8)} owner ${stat.uid}:${stat.gid}`;
+      const meta = `mode 0${(stat.mode & 0o777n).toString(8)} owner ${stat.uid}:${stat.gid} inode ${stat.ino} mtime ${stat.mtimeNs}`;
       if (stat.isDirectory()) {
         state[key] = `dir ${meta}`;
         walk(full, key);
@@ -357,4 +510,55 @@ export function hostsSnapshot(world: World): Record<string, string> {
   };
   walk(join(world.dir, 'hosts'), 'hosts');
   return state;
+}
+
+/** How makeCertificates makes the certificate. */
+export interface CertOptions {
+  /** The subjectAltName value (default: DNS: every master's host, IP: every master's ip). */
+  sans?: string;
+  /** openssl x509 -days for the certificate (default 365); ignored with `dates`. */
+  days?: number;
+  /** [notBefore, notAfter] as YYYYMMDDHHMMSSZ: signs with `openssl ca` instead, which takes any dates. */
+  dates?: [string, string];
+  /** Where the files go, relative to the project (default: the world's tls paths). */
+  files?: { ca: string; cert: string; key: string };
+}
+
+function openssl(cwd: string, args: string[]): void {
+  const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
+}
+
+/**
+ * A real CA and a certificate signed by it, made with openssl, in place of the world's dummy files: SANs for
+ * every master's host and ip unless `sans` says otherwise; serverAuth and clientAuth. Returns the CA's key path,
+ * for tests that make more certificates with it.
+ */
+export function makeCertificates(world: World, options: CertOptions = {}): { caKey: string } {
+  const files = options.files ?? TLS;
+  const work = join(world.dir, 'pki-work');
+  mkdirSync(work, { recursive: true });
+  const sans =
+    options.sans ?? [...MASTERS.map((m) => `DNS:${m}.node.local.consul`), ...MASTERS.map((_, i) => `IP:192.168.56.${11 + i}`)].join(',');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = join(world.project, files.ca);
+  const caKey = join(work, `${files.ca}.key`);
+  const cert = join(world.project, files.cert);
+  const key = join(world.project, files.key);
+  openssl(work, ['req', '-x509', ...ec, '-keyout', caKey, '-out', ca, '-days', '3650', '-subj', '/CN=etcd-bootstrap test CA']);
+  openssl(work, ['req', '-new', ...ec, '-keyout', key, '-out', 'server.csr', '-subj', '/CN=kubernetes']);
+  writeFile(join(work, 'ext.cnf'), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+  if (options.dates) {
+    rmSync(join(work, 'db'), { recursive: true, force: true });
+    writeFile(join(work, 'db', 'index'), '');
+    writeFile(join(work, 'db', 'serial'), '01\n');
+    writeFile(
+      join(work, 'ca.cnf'),
+      '[ca]\ndefault_ca = test\n[test]\ndatabase = db/index\nnew_certs_dir = db\nserial = db/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n',
+    );
+    openssl(work, ['ca', '-batch', '-notext', '-config', 'ca.cnf', '-cert', ca, '-keyfile', caKey, '-in', 'server.csr', '-startdate', options.dates[0], '-enddate', options.dates[1], '-extfile', 'ext.cnf', '-out', cert]);
+  } else {
+    openssl(work, ['x509', '-req', '-in', 'server.csr', '-CA', ca, '-CAkey', caKey, '-set_serial', '2', '-days', String(options.days ?? 365), '-extfile', 'ext.cnf', '-out', cert]);
+  }
+  return { caKey };
 }
