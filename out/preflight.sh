@@ -229,8 +229,9 @@ select_hosts master1 master2 master3 worker1 worker2 worker3
 ca=$(beside_script ../ca.pem)
 cert=$(beside_script ../kubernetes.pem)
 key=$(beside_script ../kubernetes-key.pem)
-hosts=(master1.node.local.consul master2.node.local.consul master3.node.local.consul)
-ips=(192.168.56.11 192.168.56.12 192.168.56.13)
+# What the certificate's SANs must cover, each with the openssl option that checks it.
+san_names=(master1.node.local.consul 192.168.56.11 master2.node.local.consul 192.168.56.12 master3.node.local.consul 192.168.56.13)
+san_checks=(-checkhost -checkip -checkhost -checkip -checkhost -checkip)
 declare -A master_ip=(
   [master1]=192.168.56.11
   [master2]=192.168.56.12
@@ -260,10 +261,10 @@ check_certificates() {
     return 0
   fi
 
-  local name kind answer
-  for name in "${hosts[@]}" "${ips[@]}"; do
-    if [[ $name =~ ^[0-9.]+$ || $name == *:* ]]; then kind=-checkip; else kind=-checkhost; fi
-    answer=$(openssl x509 -in "$cert" -noout "$kind" "$name" 2>&1) || true
+  local i name answer
+  for i in "${!san_names[@]}"; do
+    name=${san_names[i]}
+    answer=$(openssl x509 -in "$cert" -noout "${san_checks[i]}" "$name" 2>&1) || true
     if [[ $answer == *"does match"* ]]; then
       good "the certificate covers $name"
     else

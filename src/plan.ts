@@ -87,9 +87,12 @@ export interface Plan {
   nodeNames: string[];
   /** The members' names, peer URLs and client URLs, index for index: what verify.sh expects to find. */
   memberNames: string[];
-  /** Every master's host and ip: what the certificate's SANs must cover. */
-  memberHosts: string[];
-  memberIps: string[];
+  /**
+   * What the certificate's SANs must cover: every master's host and ip, each once, index for index with the
+   * `openssl x509` option that checks it (-checkip for an address, -checkhost for a DNS name).
+   */
+  subjectAltNames: string[];
+  subjectAltNameChecks: string[];
   peerUrls: string[];
   clientUrls: string[];
   /** ETCD_INITIAL_CLUSTER: name=peerUrl for every member, in cluster.json's order. */
@@ -256,6 +259,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     remote: posix.join(etcd.certDir, posix.basename(file)),
     mode,
   });
+  const sans = [...new Set(members.flatMap((m) => [m.host, m.ip]))];
   const manifestName = 'etcd.manifest';
   const ssh = cluster.transport.kind === 'ssh' ? cluster.transport : undefined;
   const nodes = [
@@ -270,8 +274,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     nodes,
     nodeNames: nodes.map((n) => n.name),
     memberNames: members.map((m) => m.name),
-    memberHosts: members.map((m) => m.host),
-    memberIps: members.map((m) => m.ip),
+    subjectAltNames: sans,
+    subjectAltNameChecks: sans.map((name) => (isIP(name) ? '-checkip' : '-checkhost')),
     peerUrls: members.map((m) => m.peerUrl),
     clientUrls: members.map((m) => m.clientUrl),
     initialCluster: initial,

@@ -86,6 +86,12 @@ test('certificate files: relative to cluster.json as seen from out/, landing in 
   assert.is(p.manifest.swap, '/etc/kubernetes/.etcd.manifest.etcd-bootstrap');
 });
 
+test("the certificate must cover every master's host and ip, each checked the right way, each once", () => {
+  const p = plan(load({ masters: [{ name: 'a', ip: '10.0.0.1', host: 'a.example' }, { name: 'b', ip: 'fd00::2', host: 'fd00::2' }] }), context);
+  assert.equal(p.subjectAltNames, ['a.example', '10.0.0.1', 'fd00::2']);
+  assert.equal(p.subjectAltNameChecks, ['-checkhost', '-checkip', '-checkip']);
+});
+
 test('nodes are the masters then the workers', () => {
   const p = plan(load({ ...minimalCluster(2), workers: [{ name: 'worker1' }] }), context);
   assert.equal(p.nodeNames, ['master1', 'master2', 'worker1']);
