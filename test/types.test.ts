@@ -19,4 +19,29 @@ test('a property with a default is required in the resolved types, one without s
   assert.equal(resolved['required'], ['a', 'b']);
 });
 
+test('every property in the schema has a description, and every object refuses unknown properties', () => {
+  type Node = { [key: string]: unknown };
+  const schema = readSchema() as Node & { $defs: Record<string, Node> };
+  const resolve = (node: Node): Node => {
+    const ref = node['$ref'];
+    return typeof ref === 'string' ? { ...schema.$defs[ref.split('/').pop() ?? '']!, ...node } : node;
+  };
+  const problems: string[] = [];
+  const walk = (raw: Node, path: string) => {
+    const node = resolve(raw);
+    const properties = node['properties'] as Record<string, Node> | undefined;
+    if (properties) {
+      if (node['additionalProperties'] !== false) problems.push(`${path || '/'} allows unknown properties`);
+      for (const [name, child] of Object.entries(properties)) {
+        if (typeof resolve(child)['description'] !== 'string') problems.push(`${path}/${name} has no description`);
+        walk(child, `${path}/${name}`);
+      }
+    }
+    if (node['items']) walk(node['items'] as Node, `${path}/*`);
+    for (const option of (node['oneOf'] as Node[] | undefined) ?? []) walk(option, path);
+  };
+  walk(schema, '');
+  assert.equal(problems, [], 'an editor shows these descriptions; cluster.json is checked against additionalProperties');
+});
+
 test.run();
