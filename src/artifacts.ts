@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
@@ -58,13 +57,15 @@ let loaded: { validate: ValidateFunction; templates: TemplateSpecs } | undefined
  */
 export function artifacts(): { validate: ValidateFunction; templates: TemplateSpecs } {
   if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
   if (!artifactsFresh()) {
+    // Required here, not imported at the top: a run with fresh artifacts never needs it, and loading it costs time.
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
     const build = spawnSync(process.execPath, [buildScript], { encoding: 'utf8' });
     if (build.status !== 0 || !artifactsFresh()) {
       throw new Error(`the precompiled templates and schema in ${artifactsDir} are stale and rebuilding them failed; run \`npm run build\`.\n${build.stderr ?? ''}`);
     }
   }
-  const require = createRequire(import.meta.url);
   const validateModule = require(join(artifactsDir, 'validate.cjs')) as { default?: ValidateFunction } & ValidateFunction;
   loaded = {
     validate: validateModule.default ?? validateModule,
