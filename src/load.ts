@@ -85,6 +85,10 @@ export function parseCluster(text: string, file: string): LoadResult {
   } catch {
     return { ok: false, problems: [syntaxProblem(body, file)] };
   }
+  // JSON.parse keeps the last of two equal keys without a word; a reviewer reading the first would be misled.
+  const duplicates = duplicateKeys(body, file);
+  const inFileOrder = (problems: Problem[]) =>
+    [...bomWarning, ...problems, ...duplicates].sort((a, b) => a.line - b.line || a.column - b.column);
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     const found = document === null ? 'null' : Array.isArray(document) ? 'an array' : `a ${typeof document}`;
     return {
@@ -100,14 +104,73 @@ export function parseCluster(text: string, file: string): LoadResult {
     const schema = schemaFindings(validate.errors ?? []);
     const reported = new Set(schema.map((f) => f.pointer));
     const rules = clusterRules(document as Cluster).filter((f) => f.severity === 'error' && !reported.has(f.pointer));
-    return { ok: false, problems: locate(body, file, [...schema, ...rules]) };
+    return { ok: false, problems: inFileOrder(locate(body, file, [...schema, ...rules])) };
   }
   const cluster = document as Cluster;
   const findings = clusterRules(cluster);
   const problems = findings.length ? locate(body, file, findings) : [];
-  const errors = problems.filter((p) => p.severity === 'error');
-  if (errors.length) return { ok: false, problems: [...bomWarning, ...problems] };
+  if (duplicates.length || problems.some((p) => p.severity === 'error')) return { ok: false, problems: inFileOrder(problems) };
   return { ok: true, cluster, warnings: [...bomWarning, ...problems] };
+}
+
+/** Line and column (1-based) of a UTF-16 offset in text. */
+function position(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * Every key that stands twice in one object, located at its second appearance. Runs on text that JSON.parse has
+ * accepted, so it only needs to tell strings, brackets and colons apart: one pass, no syntax tree.
+ */
+export function duplicateKeys(text: string, file: string): Problem[] {
+  type Frame = { keys: Map<string, number> | undefined; key: string; index: number };
+  const problems: Problem[] = [];
+  const stack: Frame[] = [];
+  const pointer = () => stack.map((f) => (f.keys ? escapePointer(f.key) : String(f.index))).join('/');
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        } else if (d === 0x22) break;
+      }
+      const frame = stack[stack.length - 1];
+      if (!frame?.keys) continue;
+      let j = i + 1;
+      while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r')) j++;
+      if (text[j] !== ':') continue;
+      const raw = text.slice(start, i + 1);
+      const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      const earlier = frame.keys.get(key);
+      frame.key = key;
+      if (earlier !== undefined) {
+        const at = position(text, start);
+        const first = position(text, earlier);
+        problems.push({
+          severity: 'error', file, line: at.line, column: at.column, pointer: `/${pointer()}`,
+          message: `duplicate key "${key}" (first at ${first.line}:${first.column}): JSON silently keeps only the last, so a reader of the first is misled; keep one`,
+        });
+      } else frame.keys.set(key, start);
+    } else if (c === 0x7b /* { */) stack.push({ keys: new Map(), key: '', index: 0 });
+    else if (c === 0x5b /* [ */) stack.push({ keys: undefined, key: '', index: 0 });
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    else if (c === 0x2c /* , */) {
+      const frame = stack[stack.length - 1];
+      if (frame && !frame.keys) frame.index++;
+    }
+  }
+  return problems;
 }
 
 function syntaxProblem(text: string, file: string): Problem {
@@ -395,7 +458,8 @@ function locate(text: string, file: string, findings: Finding[]): Problem[] {
     for (const segment of segments) {
       keyNode = undefined;
       if (node.type === 'Object') {
-        const member = node.members?.find((m) => m.name.value === segment);
+        // JSON.parse keeps the last of equal keys, so the value it validated is the last one's.
+        const member = [...(node.members ?? [])].reverse().find((m) => m.name.value === segment);
         if (!member) break;
         keyNode = member.name;
         node = member.value;

@@ -120,6 +120,21 @@ test('malformed JSON gets its line and column', () => {
   assert.equal(refused('[1, 2]'), ['cluster.json:1:1  /  must be a JSON object describing the cluster (found an array)']);
 });
 
+test('a key given twice in one object is refused at its second appearance, even spelt with an escape', () => {
+  const text = '{\n  "masters": [ { "name": "a", "ip": "10.0.0.1", "host": "a" } ],\n  "etcd": { "image": "quay.io/coreos/etcd:v3.3.5" },\n  "\\u0065tcd": { "image": "evil.example/etcd:latest" }\n}';
+  assert.equal(refused(text), [
+    'cluster.json:4:3  /etcd  duplicate key "etcd" (first at 3:3): JSON silently keeps only the last, so a reader of the first is misled; keep one',
+  ]);
+  // Other problems are still reported in the same run, located in the value JSON keeps (the last).
+  const both = refused('{\n  "masters": [ { "name": "a", "ip": "10.0.0.1", "host": "a" } ],\n  "etcd": { "clientPort": 2379 },\n  "etcd": { "clientPort": 0 }\n}');
+  assert.equal(both, [
+    'cluster.json:4:3  /etcd  duplicate key "etcd" (first at 3:3): JSON silently keeps only the last, so a reader of the first is misled; keep one',
+    'cluster.json:4:27  /etcd/clientPort  must be a port number from 1 to 65535 (found number 0)',
+  ]);
+  // Braces and quotes inside string values are not keys.
+  assert.ok(parseCluster(JSON.stringify({ ...minimalCluster(1), $schema: '{"masters": 1, "masters": 2}' }), 'cluster.json').ok);
+});
+
 test('a byte-order mark before the JSON is tolerated', () => {
   assert.ok(parseCluster(`\uFEFF${JSON.stringify(minimalCluster(1))}`, 'cluster.json').ok);
 });
