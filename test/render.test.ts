@@ -69,6 +69,18 @@ test('out/ holds a manifest per master, the four scripts and the README, scripts
   assert.is(modeFor('a.sh'), 0o755);
 });
 
+test("out/README.md gives the run order, one command a step, and a Mermaid diagram of the members' URLs", () => {
+  const p = defaultPlan();
+  const readme = render(p).find((f) => f.path === 'README.md')!.content;
+  const steps = [...readme.matchAll(/^\d\. `out\/(\w+\.sh)`/gm)].map((m) => m[1]);
+  assert.equal(steps, ['ntp.sh', 'preflight.sh', 'distribute.sh', 'verify.sh']);
+  const diagram = /```mermaid\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  assert.match(diagram, /^flowchart LR/);
+  for (const m of p.members) {
+    assert.ok(diagram.includes(`${m.name}<br/>peer ${m.peerUrl}<br/>client ${m.clientUrl}`), `the diagram shows ${m.name} with its URLs`);
+  }
+});
+
 test('rendering is deterministic', () => {
   assert.equal(render(defaultPlan()), render(defaultPlan()));
 });
