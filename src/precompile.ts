@@ -4,7 +4,7 @@
 // Run by `npm run build` (dist/scripts/precompile.js), and again by src/artifacts.ts whenever a template, the
 // schema or this file has changed since: a stale artifact is never used.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { Ajv2020, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import Handlebars from 'handlebars';
@@ -77,5 +77,3 @@ export function buildArtifacts(): void {
   writeAtomically(join(artifactsDir, 'validate.cjs'), stamp + validatorSource());
   writeAtomically(join(artifactsDir, 'templates.cjs'), stamp + templatesSource());
 }
-
-export const artifactNames = ['validate.cjs', 'templates.cjs'].map((name) => posix.join('dist', 'generated', name));

@@ -1,4 +1,4 @@
-// Stage 3 of 4: Plan → the text of every file in out/, in memory. No I/O but reading templates.
+// Stage 3 of 4: Plan → the text of every file in out/, in memory. No I/O but loading the precompiled templates.
 //
 // One Handlebars environment. Templates only place values from the plan; the helpers here encode a value for
 // where it lands (a shell word, a YAML scalar) and are tested in test/render.test.ts. The templates arrive
