@@ -147,7 +147,8 @@ run_on_hosts() {
     (
       report_level=$BASH_SUBSHELL
       step_file=$logs/$host.step
-      trap 'printf "%s\n" "$?" >"$logs/$host.status"' EXIT
+      # Written under another name, then renamed: collect() must never read a status file half-written.
+      trap 'printf "%s\n" "$?" >"$logs/$host.status.part" && mv -f "$logs/$host.status.part" "$logs/$host.status"' EXIT
       "$task" "$host"
     ) >"$logs/$host.log" 2>&1 </dev/null &
     running+=("$host")
