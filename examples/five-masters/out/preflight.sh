@@ -94,6 +94,15 @@ select_hosts() {
   done
 }
 
+# command_line WORD...: one line that bash reads back as these words; plain words stay as they are, for a reader.
+command_line() {
+  local word line=()
+  for word; do
+    if [[ $word =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then line+=("$word"); else line+=("$(printf '%q' "$word")"); fi
+  done
+  printf '%s' "${line[*]}"
+}
+
 # remote HOST, with a bash script on standard input: runs it on HOST, or with --dry-run prints it.
 remote() {
   if [[ $dry_run == yes ]]; then

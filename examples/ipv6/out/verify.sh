@@ -91,6 +91,15 @@ select_hosts() {
   done
 }
 
+# command_line WORD...: one line that bash reads back as these words; plain words stay as they are, for a reader.
+command_line() {
+  local word line=()
+  for word; do
+    if [[ $word =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then line+=("$word"); else line+=("$(printf '%q' "$word")"); fi
+  done
+  printf '%s' "${line[*]}"
+}
+
 # remote HOST, with a bash script on standard input: runs it on HOST, or with --dry-run prints it.
 remote() {
   if [[ $dry_run == yes ]]; then
@@ -230,7 +239,7 @@ all_client_urls='https://[fd00:10::11]:2379,https://[fd00:10::12]:2379,https://m
 etcdctl_local() {
   local command=("$etcdctl" --cacert="$ca" --cert="$cert" --key="$key" --dial-timeout=3s --command-timeout=5s "$@")
   if [[ $dry_run == yes ]]; then
-    printf '[local] would run: ETCDCTL_API=3 %s\n' "$(printf '%q ' "${command[@]}")"
+    printf '[local] would run: ETCDCTL_API=3 %s\n' "$(command_line "${command[@]}")"
     return 0
   fi
   ETCDCTL_API=3 "${command[@]}"
@@ -241,8 +250,8 @@ etcdctl_local() {
 via_master=
 etcdctl_remote() {
   local command
-  printf -v command '%q ' sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 \
-    quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl --dial-timeout=3s --command-timeout=5s "$@"
+  command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 \
+    quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl --dial-timeout=3s --command-timeout=5s "$@")
   remote "$via_master" <<<"$command"
 }
 remote_tls=(--cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem)
