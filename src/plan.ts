@@ -57,10 +57,61 @@ export interface Node {
 
 /** What the ssh transport passes to every ssh call, besides the identity file (a path the script resolves). */
 export interface SshPlan {
-  /** ssh options, one word each: -l USER, -p PORT, -J JUMP, -o OPTION…, and BatchMode so a prompt fails at once. */
+  /**
+   * ssh options, one word each: BatchMode so a prompt fails at once, -l USER, -p PORT, -o OPTION…, and with a jump
+   * host -o ProxyCommand=… (see proxyCommand).
+   */
   args: string[];
   /** The identity file relative to out/, or "" for ssh's defaults. */
   identityFromOut: string;
+  /** The variable the script exports the resolved identity file in, for the ProxyCommand (SSH_IDENTITY_VARIABLE). */
+  identityVariable: string;
+}
+
+/**
+ * The environment variable through which a jump host's ProxyCommand gets the identity file: the script resolves
+ * that path at run time (it is relative to the script), and a variable needs no quoting for ssh's `%` tokens or
+ * for the shell that runs the ProxyCommand.
+ */
+export const SSH_IDENTITY_VARIABLE = 'ETCD_BOOTSTRAP_SSH_IDENTITY';
+
+/** A jump host as cluster.json gives it, [user@]host[:port], split; an IPv6 host loses its brackets. */
+export function jumpHostParts(jumpHost: string): { user: string; host: string; port: string } {
+  const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::([0-9]+))?$/.exec(jumpHost);
+  if (!match) throw new Error(`not [user@]host[:port]: ${jumpHost}`);
+  return { user: match[1] ?? '', host: (match[2] ?? '').replace(/^\[(.*)\]$/, '$1'), port: match[3] ?? '' };
+}
+
+/**
+ * One word of a ProxyCommand. ssh hands the command to the user's shell (`$SHELL -c "exec …"`) after expanding its
+ * own `%` tokens, so a word that is not plain is single-quoted (the one quoting every shell reads alike; `$'…'` is
+ * bash's own) and every `%` is doubled: the hop's ssh then expands its options' tokens for the jump host itself.
+ */
+export function proxyCommandWord(word: string): string {
+  const quoted = /^[A-Za-z0-9_@=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return quoted.replace(/%/g, '%%');
+}
+
+/**
+ * The ProxyCommand that replaces `ssh -J`: OpenSSH applies none of -i/-o (not even BatchMode) to the hop through
+ * the jump host, so the hop runs ssh itself with the same BatchMode, options and identity, and the jump host's own
+ * user and port. `-W '[%h]:%p'` is what OpenSSH's -J runs (the brackets keep an IPv6 target whole).
+ */
+export function proxyCommand(jumpHost: string, options: readonly string[], withIdentity: boolean): string {
+  const hop = jumpHostParts(jumpHost);
+  const words = [
+    'ssh',
+    '-o', 'BatchMode=yes',
+    ...(hop.user ? ['-l', hop.user] : []),
+    ...(hop.port ? ['-p', hop.port] : []),
+    ...options.flatMap((option) => ['-o', option]),
+  ].map(proxyCommandWord);
+  return [
+    ...words,
+    ...(withIdentity ? ['-i', `"$${SSH_IDENTITY_VARIABLE}"`] : []),
+    '-W', "'[%h]:%p'",
+    '--', proxyCommandWord(hop.host),
+  ].join(' ');
 }
 
 /** How ntp.sh installs and starts time sync. */
@@ -304,10 +355,11 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
         '-o', 'BatchMode=yes',
         ...(ssh.user ? ['-l', ssh.user] : []),
         '-p', String(ssh.port),
-        ...(ssh.jumpHost ? ['-J', ssh.jumpHost] : []),
         ...ssh.options.flatMap((option) => ['-o', option]),
+        ...(ssh.jumpHost ? ['-o', `ProxyCommand=${proxyCommand(ssh.jumpHost, ssh.options, Boolean(ssh.identityFile))}`] : []),
       ],
       identityFromOut: ssh.identityFile ? fromOut(ssh.identityFile) : '',
+      identityVariable: SSH_IDENTITY_VARIABLE,
     },
     timeSync: timeSyncPlan(cluster.timeSync),
     verify: {

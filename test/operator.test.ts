@@ -399,15 +399,17 @@ const sshEdit = (transport: unknown) => (cluster: ClusterDoc) => {
   cluster.masters[1]!.address = ADDRESSES['master2']!;
   cluster.workers[0]!.address = ADDRESSES['worker1']!;
 };
+/** The jump host, reached with the same options and identity (test/sshd.test.ts runs it against real sshd). */
+const PROXY_COMMAND = `ProxyCommand=ssh -o BatchMode=yes -l admin -p 2200 -o StrictHostKeyChecking=accept-new -o ConnectTimeout=5 -i "$ETCD_BOOTSTRAP_SSH_IDENTITY" -W '[%h]:%p' -- bastion.example.com`;
 const sshArgv = (world: World, address: string) => [
-  '-o', 'BatchMode=yes', '-l', 'admin', '-p', '2222', '-J', 'admin@bastion.example.com:2200',
-  '-o', 'StrictHostKeyChecking=accept-new', '-o', 'ConnectTimeout=5', '-i', join(world.project, 'keys', 'id_ed25519'),
+  '-o', 'BatchMode=yes', '-l', 'admin', '-p', '2222', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'ConnectTimeout=5',
+  '-o', PROXY_COMMAND, '-i', join(world.project, 'keys', 'id_ed25519'),
   '--', address, 'bash', '-euo', 'pipefail', '-s',
 ];
 /** The identity file's word as ssh got it: absolute; compared once resolved (it is "…/out/../keys/…"). */
 const resolvedIdentity = (argv: string[]) => argv.map((word, i) => (argv[i - 1] === '-i' ? (isAbsolute(word) ? resolve(word) : `relative: ${word}`) : word));
 
-withWorld('ssh transport: distribute.sh reaches each master at its address with -o BatchMode=yes -l -p -J -o… -i <absolute identity>, one call each, and places everything', (world) => {
+withWorld('ssh transport: distribute.sh reaches each master at its address with -o BatchMode=yes -l -p -o… -o ProxyCommand -i <absolute identity>, one call each, and places everything', (world) => {
   const run = runScript(world, 'distribute.sh');
   assert.is(run.status, 0, run.shown);
   const recorded = calls(world);
@@ -431,14 +433,14 @@ withWorld('ssh transport: ntp.sh reaches every node (a worker without address by
   clearLogs(world);
   const dry = runScript(world, 'ntp.sh', {}, ['--dry-run', '--only', 'master1']);
   assert.is(dry.status, 0, dry.shown);
-  assert.match(dry.stdout, /^\[master1\] would run, through ssh -o BatchMode=yes -l admin -p 2222 -J admin@bastion\.example\.com:2200 -o StrictHostKeyChecking=accept-new -o ConnectTimeout=5 -i \/\S+\/keys\/id_ed25519 10\.0\.0\.11:$/m, dry.shown);
+  assert.match(dry.stdout, /^\[master1\] would run, through ssh -o BatchMode=yes -l admin -p 2222 -o StrictHostKeyChecking=accept-new -o ConnectTimeout=5 -o ProxyCommand=ssh -o BatchMode=yes -l admin -p 2200 .* -- bastion\.example\.com -i \/\S+\/keys\/id_ed25519 10\.0\.0\.11:$/m, dry.shown);
   assert.equal(calls(world), [], 'the dry run made no ssh call');
   const refused = runScript(world, 'ntp.sh', { STANDIN_FAIL: 'worker1 ssh' });
   assert.is(refused.status, 1, refused.shown);
   assert.match(refused.stderr, /^ {2}worker1: install ntp and read the clock/m, refused.shown);
 }, { edit: sshEdit(SSH_TRANSPORT) });
 
-withWorld('ssh transport with only kind: ssh: -o BatchMode=yes -p 22 -- HOST, no -l, -J or -i', (world) => {
+withWorld('ssh transport with only kind: ssh: -o BatchMode=yes -p 22 -- HOST, no -l, ProxyCommand or -i', (world) => {
   const run = runScript(world, 'distribute.sh', {}, ['--only', 'master3']);
   assert.is(run.status, 0, run.shown);
   assert.equal(calls(world).map((c) => c.argv), [['-o', 'BatchMode=yes', '-p', '22', '--', 'master3.node.local.consul', 'bash', '-euo', 'pipefail', '-s']]);

@@ -1,7 +1,11 @@
 // plan.ts: every derived value, computed once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commentText, initialCluster, mermaidLabel, plan, url, urlHost } from '../src/plan.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commentText, initialCluster, jumpHostParts, mermaidLabel, plan, proxyCommand, proxyCommandWord, SSH_IDENTITY_VARIABLE, url, urlHost } from '../src/plan.js';
 import { parseCluster } from '../src/load.js';
 import type { Cluster } from '../src/cluster.generated.js';
 import { minimalCluster } from './support/fixtures.js';
@@ -104,19 +108,61 @@ test('a config path with a line break cannot leave the header comment', () => {
   assert.not.match(p.generatedBy, /\n/);
 });
 
-test('the ssh transport: BatchMode, user, port, jump host, options, identity relative to out/', () => {
+test('the ssh transport: BatchMode, user, port, options, identity relative to out/; a jump host through a ProxyCommand', () => {
   const p = plan(
     load({
       masters: [{ name: 'm1', ip: '10.0.0.1', host: 'm1.example', address: '192.0.2.1' }, { name: 'm2', ip: '10.0.0.2', host: 'm2.example' }],
       workers: [{ name: 'w1' }],
-      transport: { kind: 'ssh', user: 'admin', port: 2222, jumpHost: 'admin@bastion:22', identityFile: 'keys/id_ed25519', options: ['StrictHostKeyChecking=accept-new'] },
+      transport: { kind: 'ssh', user: 'admin', port: 2222, jumpHost: 'jump@bastion:2200', identityFile: 'keys/id_ed25519', options: ['StrictHostKeyChecking=accept-new'] },
     }),
     context,
   );
-  assert.equal(p.ssh?.args, ['-o', 'BatchMode=yes', '-l', 'admin', '-p', '2222', '-J', 'admin@bastion:22', '-o', 'StrictHostKeyChecking=accept-new']);
+  assert.equal(p.ssh?.args, [
+    '-o', 'BatchMode=yes', '-l', 'admin', '-p', '2222', '-o', 'StrictHostKeyChecking=accept-new',
+    '-o', `ProxyCommand=ssh -o BatchMode=yes -l jump -p 2200 -o StrictHostKeyChecking=accept-new -i "$${SSH_IDENTITY_VARIABLE}" -W '[%h]:%p' -- bastion`,
+  ]);
+  assert.not.ok(p.ssh?.args.includes('-J'), 'no -J: ssh would apply none of the options to the hop');
   assert.is(p.ssh?.identityFromOut, '../keys/id_ed25519');
+  assert.is(p.ssh?.identityVariable, SSH_IDENTITY_VARIABLE);
   assert.equal(p.nodes.map((n) => n.address), ['192.0.2.1', 'm2.example', 'w1']);
   assert.is(p.transportPartial, 'transport/ssh');
+});
+
+test("a jump host's user and port are its own; without them ssh's defaults, without an identity no -i", () => {
+  const p = plan(load({ ...minimalCluster(1), transport: { kind: 'ssh', user: 'admin', port: 2222, jumpHost: 'bastion.example.com' } }), context);
+  assert.equal(p.ssh?.args, ['-o', 'BatchMode=yes', '-l', 'admin', '-p', '2222', '-o', "ProxyCommand=ssh -o BatchMode=yes -W '[%h]:%p' -- bastion.example.com"]);
+  assert.equal(jumpHostParts('ops@[fd00::1]:2222'), { user: 'ops', host: 'fd00::1', port: '2222' });
+  assert.equal(jumpHostParts('bastion'), { user: '', host: 'bastion', port: '' });
+});
+
+test("a ProxyCommand word survives the shell and ssh's % tokens: quoted when not plain, every % doubled", () => {
+  assert.is(proxyCommandWord('BatchMode=yes'), 'BatchMode=yes');
+  assert.is(proxyCommandWord('UserKnownHostsFile=~/.ssh/known_hosts'), "'UserKnownHostsFile=~/.ssh/known_hosts'");
+  assert.is(proxyCommandWord("it's"), "'it'\\''s'");
+  assert.is(proxyCommandWord('ControlPath=/tmp/%r@%h'), "'ControlPath=/tmp/%%r@%%h'");
+});
+
+test('the ProxyCommand, expanded as ssh does and run by sh, gives the hop ssh exactly the intended words', () => {
+  const options = ['UserKnownHostsFile=~/.ssh/known hosts', 'ControlPath=/tmp/%r@%h', "IdentityAgent=it's"];
+  const command = proxyCommand('jump@[fd00::1]:2200', options, true);
+  // ssh's own expansion of %h, %p and %%, then `$SHELL -c "exec COMMAND"`, with an `ssh` that prints its words.
+  const expanded = command.replace(/%([hp%])/g, (_, token: string) => ({ h: 'fd00::2', p: '22', '%': '%' })[token] ?? '');
+  const dir = mkdtempSync(join(tmpdir(), 'etcd-bootstrap-proxy-'));
+  try {
+    writeFileSync(join(dir, 'ssh'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    const result = spawnSync('sh', ['-c', `exec ${expanded}`], {
+      encoding: 'utf8',
+      env: { PATH: `${dir}:/usr/bin:/bin`, HOME: '/nonexistent', [SSH_IDENTITY_VARIABLE]: '/keys/my key%h' },
+    });
+    assert.is(result.status, 0, result.stderr);
+    assert.equal(result.stdout.split('\n').slice(0, -1), [
+      '-o', 'BatchMode=yes', '-l', 'jump', '-p', '2200',
+      '-o', 'UserKnownHostsFile=~/.ssh/known hosts', '-o', 'ControlPath=/tmp/%r@%h', '-o', "IdentityAgent=it's",
+      '-i', '/keys/my key%h', '-W', '[fd00::2]:22', '--', 'fd00::1',
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the vagrant transport reaches every node by its name', () => {
