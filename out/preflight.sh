@@ -5,8 +5,9 @@
 #   on this machine: the certificate's SANs cover every master's host and ip; it is valid now and for at least
 #     30 more days; it is signed by the CA; it matches the key;
 #   on every node (one connection each): it is reachable, and its clock is within 1 s of this machine's;
-#   on every master: ports 2379 and 2380 are free, /etc/kubernetes/manifests exists, and its ip in cluster.json is
-#     one of its addresses.
+#   on every master: the login user may run sudo without a password; ports 2379 and 2380 are free or
+#     etcd's own (judged with sudo ss, which alone sees every socket's process); /etc/kubernetes/manifests exists; and its ip in
+#     cluster.json is one of its addresses.
 # Changes nothing anywhere.
 set -Eeuo pipefail
 
@@ -320,17 +321,32 @@ check_node() { # NODE
     if [[ -n ${master_ip[$node]:-} ]]; then
       printf 'expected_ip=%q\n' "${master_ip[$node]}"
       cat <<'REMOTE'
-for port in 2379 2380; do
-  users=$(ss -Htlnp "sport = :$port" 2>/dev/null || true)
-  if [[ -z $users ]]; then
-    echo "  ok: port $port is free"
-  elif [[ $users == *'"etcd"'* ]]; then
-    echo "  ok: port $port is etcd's own: etcd already runs here"
-  else
-    echo "  FAIL: port $port is in use: $users"
-    echo "        -> stop what listens there, or choose another port in cluster.json (etcd.clientPort, etcd.peerPort)"
-  fi
-done
+# ss -p names a socket's process only to its owner or root: the ports are judged through sudo, which the login
+# user needs anyway (distribute.sh installs the files as root). -n: fail at once rather than ask for a password.
+if sudo -n true 2>/dev/null; then
+  echo "  ok: $(id -un) may run sudo without a password"
+  for port in 2379 2380; do
+    if ! listeners=$(sudo -n ss -Htlnp "sport = :$port" 2>&1); then
+      echo "  FAIL: could not list what listens on port $port: $listeners"
+      echo "        -> install ss (Debian: apt-get install iproute2)"
+      continue
+    fi
+    # Each listening socket on its own: etcd's own when etcd is its only owner. A socket whose owner ss does not
+    # name, or that another process shares, is in use.
+    others=$(awk '!/ users:\(\("etcd",pid=[0-9]+,fd=[0-9]+\)(,\("etcd",pid=[0-9]+,fd=[0-9]+\))*\) *$/' <<<"$listeners")
+    if [[ -z $listeners ]]; then
+      echo "  ok: port $port is free"
+    elif [[ -z $others ]]; then
+      echo "  ok: port $port is etcd's own: etcd already runs here"
+    else
+      echo "  FAIL: port $port is in use: $(tr -s ' ' <<<"$others" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
+      echo "        -> stop what listens there, or choose another port in cluster.json (etcd.clientPort, etcd.peerPort)"
+    fi
+  done
+else
+  echo "  FAIL: $(id -un) cannot run sudo without a password, so the owners of ports 2379 and 2380 cannot be checked"
+  echo "        -> let it, with a line in /etc/sudoers.d/: $(id -un) ALL=(ALL) NOPASSWD: ALL (distribute.sh installs the files as root)"
+fi
 if [[ -d /etc/kubernetes/manifests ]]; then
   echo "  ok: /etc/kubernetes/manifests exists"
 else

@@ -351,13 +351,23 @@ certTest('preflight.sh with one fault per node: each fails with its own FAIL lin
   makeCertificates(world);
   rmSync(world.fs('master1', 'etc', 'kubernetes', 'manifests'), { recursive: true });
   writeFileSync(world.state('master2', 'addresses'), '10.9.9.9\n');
-  writeFileSync(world.state('master3', 'listening'), 'LISTEN 0 511 0.0.0.0:2380 0.0.0.0:* users:(("nginx",pid=700,fd=6))\n');
+  // etcd on its ip, and another process on the same port elsewhere: in use, whatever etcd's own socket says.
+  writeFileSync(
+    world.state('master3', 'listening'),
+    [
+      'LISTEN 0 4096 192.168.56.13:2379 0.0.0.0:* users:(("etcd",pid=812,fd=7))',
+      'LISTEN 0 5 127.0.0.1:2379 0.0.0.0:* users:(("socat",pid=900,fd=5))',
+      'LISTEN 0 511 0.0.0.0:2380 0.0.0.0:* users:(("nginx",pid=700,fd=6))',
+      '',
+    ].join('\n'),
+  );
   const run = runScript(world, 'preflight.sh', { STANDIN_FAIL: 'worker1 ssh', STANDIN_SKEW_worker2: '30' });
   assert.is(run.status, 1, run.shown);
   const block = (host: string) => parseOutput(run.stdout).blocks.find((b) => b.host === host)!.lines.join('\n');
   assert.match(block('master1'), /FAIL: \S+\/etc\/kubernetes\/manifests does not exist\n {8}-> install and configure kubelet first/, run.shown);
   assert.match(block('master2'), /FAIL: 192\.168\.56\.12 is not one of this master's addresses: 127\.0\.0\.1 ::1 10\.9\.9\.9 \n {8}-> correct this master's ip in cluster\.json/, run.shown);
-  assert.match(block('master3'), /ok: port 2379 is free\n {2}FAIL: port 2380 is in use: [^\n]*nginx[^\n]*\n {8}-> stop what listens there, or choose another port/, run.shown);
+  assert.match(block('master3'), /FAIL: port 2379 is in use: LISTEN 0 5 127\.0\.0\.1:2379 0\.0\.0\.0:\* users:\(\("socat",pid=900,fd=5\)\)\n/, run.shown);
+  assert.match(block('master3'), /FAIL: port 2380 is in use: [^\n]*nginx[^\n]*\n {8}-> stop what listens there, or choose another port/, run.shown);
   for (const master of MASTERS) assert.match(run.stderr, new RegExp(`^ {2}${master}: the checks on the node \\(exit status 1\\)\\n {4}error: \\[${master}\\] failed the checks above$`, 'm'), run.shown);
   assert.match(run.stderr, /^ {2}worker1: reach it and read its clock \(exit status 1\)\n {4}error: \[worker1\] is not reachable: check that it runs and that the transport reaches it$/m, run.shown);
   assert.match(run.stderr, /^ {2}worker2: check the clock: [^\n]*\n {4}error: \[worker2\] its clock is \+(29|30)\.\d{3} s off/m, run.shown);

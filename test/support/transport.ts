@@ -138,6 +138,9 @@ const SUDO = String.raw`#!/usr/bin/env bash
 set -uo pipefail
 ${REMOTE_LOG}
 remote_log sudo "$@"
+# -n (never ask for a password): this sudo never asks. Like the real one, it tells the command who called it.
+if [[ ${'$'}{1:-} == -n ]]; then shift; fi
+export SUDO_USER=${'$'}{USER:-vagrant}
 command=("$@")
 if [[ $(id -u) != 0 ]]; then
   # Off root, only root may give a file away, and stat would name this user: answer as root would.
@@ -223,14 +226,20 @@ PATH=/usr/bin:/bin exec date "$@"
 
 const SS = String.raw`#!/usr/bin/env bash
 # Stand-in for ss -Htlnp "sport = :PORT": prints the lines of state/HOST/listening (each as ss prints a listening
-# socket) whose local port is PORT.
+# socket) whose local port is PORT. Like the real ss (test/sshd.test.ts compares them), it names a socket's process
+# (users:(…)) only to root: here, only under the stand-in sudo, as the login user (vagrant) owns no listening socket.
 set -euo pipefail
 ${REMOTE_LOG}
 remote_log ss "$@"
 filter=${'$'}{!#}
 [[ $filter == 'sport = :'* ]] || { echo "stand-in ss: unsupported call: ss $*" >&2; exit 2; }
 [[ -f $state/listening ]] || exit 0
-awk -v port="${'$'}{filter##*:}" '{ n = split($4, a, ":"); if (a[n] == port) print }' "$state/listening"
+awk -v port="${'$'}{filter##*:}" -v root="${'$'}{SUDO_USER:+yes}" '{
+  n = split($4, a, ":")
+  if (a[n] != port) next
+  if (root != "yes") sub(/ users:\(\(.*$/, "")
+  print
+}' "$state/listening"
 `;
 
 const IP = String.raw`#!/usr/bin/env bash
