@@ -156,7 +156,18 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-/** How many etcd processes started here are still running (0 after every suite). */
+/**
+ * Record a process started elsewhere (test/support/sshd.ts: sshd, a network namespace's holder) among those killed
+ * by pid when the test process ends; forgotten when it exits.
+ */
+export function keepTrackOf(child: ChildProcess): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  running.set(pid, child);
+  child.once('exit', () => running.delete(pid));
+}
+
+/** How many etcd processes (and processes given to keepTrackOf) started here are still running (0 after every suite). */
 export function runningCount(): number {
   return running.size;
 }
@@ -202,7 +213,7 @@ export interface Certificates {
  * A CA and one certificate for peers and clients, as the tutorial's kubernetes.pem: SANs for every member ip,
  * 127.0.0.1, ::1 and localhost; extendedKeyUsage serverAuth and clientAuth. The CA key stays outside `certDir`.
  */
-export async function makeCertificates(certDir: string, caDir: string, ips: readonly string[]): Promise<Certificates> {
+export async function makeCertificates(certDir: string, caDir: string, ips: readonly string[], days = 2): Promise<Certificates> {
   mkdirSync(certDir, { recursive: true });
   mkdirSync(caDir, { recursive: true, mode: 0o700 });
   const ca = join(certDir, 'ca.pem');
@@ -224,10 +235,10 @@ export async function makeCertificates(certDir: string, caDir: string, ips: read
   );
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const steps: string[][] = [
-    ['req', '-x509', ...ec, '-keyout', caKey, '-out', ca, '-days', '2', '-subj', '/CN=etcd-bootstrap live test CA',
+    ['req', '-x509', ...ec, '-keyout', caKey, '-out', ca, '-days', String(days), '-subj', '/CN=etcd-bootstrap live test CA',
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
     ['req', '-new', ...ec, '-keyout', key, '-out', csr, '-subj', '/CN=kubernetes'],
-    ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', extensions],
+    ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', String(days), '-extfile', extensions],
   ];
   for (const args of steps) {
     const result = await run('openssl', args, { timeoutMs: 20_000 });
@@ -258,6 +269,8 @@ export interface LiveMember extends MasterSpec {
   dataDir: string;
   clientUrl: string;
   peerUrl: string;
+  /** Words etcd is run under, when it runs somewhere else (test/support/sshd.ts: nsenter into a node's namespaces). */
+  enter?: string[];
   /** The running process, if any. */
   process?: ChildProcess;
   /** Every pid this member has had, in order. */
@@ -282,6 +295,8 @@ export interface LiveCluster {
   endpoints: string;
   /** The plain-HTTP loopback listener's URL (the tutorial's http://127.0.0.1:2379), when it is on. */
   localUrl?: string;
+  /** Words etcdctl is run under, when the members are elsewhere (test/support/sshd.ts: nsenter into their network). */
+  enter?: string[];
 }
 
 const LOG_LINES = 400;
@@ -490,7 +505,8 @@ let haveSetpriv: boolean | undefined;
 export function startMember(member: LiveMember): void {
   if (member.process && member.exit === undefined) throw new LiveFailure(`${member.name} is already running (pid ${member.process.pid})`);
   haveSetpriv ??= hasTool('setpriv');
-  const [file, args] = haveSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', '--', 'etcd']] : ['etcd', []];
+  const command = [...(member.enter ?? []), 'etcd'];
+  const [file, args] = haveSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', '--', ...command]] : [command[0]!, command.slice(1)];
   const child = spawn(file, args, { env: member.env, cwd: member.dataDir, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
   member.exit = undefined;
   member.process = child;
@@ -595,11 +611,12 @@ export function etcdctl(cluster: LiveCluster, args: readonly string[], options: 
       : tls === 'ca-only'
         ? [`--cacert=${cluster.certs.ca}`]
         : [];
-  return run(
+  const command = [
+    ...(cluster.enter ?? []),
     'etcdctl',
-    [`--endpoints=${options.endpoints ?? cluster.endpoints}`, ...tlsArgs, '--dial-timeout=2s', `--command-timeout=${options.commandTimeout ?? '4s'}`, ...args],
-    { env: baseEnv({ ETCDCTL_API: '3' }), timeoutMs: options.timeoutMs ?? 15_000 },
-  );
+    `--endpoints=${options.endpoints ?? cluster.endpoints}`, ...tlsArgs, '--dial-timeout=2s', `--command-timeout=${options.commandTimeout ?? '4s'}`, ...args,
+  ];
+  return run(command[0]!, command.slice(1), { env: baseEnv({ ETCDCTL_API: '3' }), timeoutMs: options.timeoutMs ?? 15_000 });
 }
 
 /**
