@@ -99,8 +99,15 @@ function running(daemon: Daemon): boolean {
 export async function stopDaemon(daemon: Daemon | undefined): Promise<void> {
   if (!daemon || !running(daemon)) return;
   const gone = new Promise<void>((resolve) => daemon.child.once('exit', () => resolve()));
-  process.kill(daemon.pid, 'SIGTERM');
-  const timer = setTimeout(() => running(daemon) && process.kill(daemon.pid, 'SIGKILL'), 3_000);
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(daemon.pid, name);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), 3_000);
   await gone;
   clearTimeout(timer);
 }
