@@ -72,6 +72,8 @@ export interface TimeSyncPlan {
   enable: string;
   /** The largest allowed clock difference, as a decimal string. */
   maxSkewSeconds: string;
+  /** What to look at when a node's clock is off: the service's own view of its time servers, and its status. */
+  skewAdvice: string;
 }
 
 export interface Plan {
@@ -236,7 +238,31 @@ export function timeSyncPlan(timeSync: Cluster['timeSync']): TimeSyncPlan {
   // Each package's service starts itself on install on Debian and Ubuntu, except that systemd-timesyncd stays off
   // while another NTP client is installed: `timedatectl set-ntp true` asks for it explicitly.
   const enable = timeSync.service === 'systemd-timesyncd' ? 'timedatectl set-ntp true' : '';
-  return { service: timeSync.service, package: timeSync.service, enable, maxSkewSeconds: String(timeSync.maxSkewSeconds) };
+  return {
+    service: timeSync.service,
+    package: timeSync.service,
+    enable,
+    maxSkewSeconds: String(timeSync.maxSkewSeconds),
+    skewAdvice: skewAdvice(timeSync.service),
+  };
+}
+
+/**
+ * What to look at when a node's clock is off after ntp.sh installed the service: running ntp.sh again would change
+ * nothing. Each service lists the time servers it reaches in its own way; reaching none usually means UDP port 123
+ * is blocked on the way out. When every node is off by about the same, the operator's own clock is the odd one.
+ */
+export function skewAdvice(service: Cluster['timeSync']['service']): string {
+  const sources: Record<Cluster['timeSync']['service'], string> = {
+    ntp: '`ntpq -p` lists the time servers it polls (a * marks the one it follows)',
+    chrony: '`chronyc sources` lists the time servers it polls (^* marks the one it follows) and `chronyc tracking` how far off it is',
+    'systemd-timesyncd': '`timedatectl timesync-status` names the time server it uses and how far off it is',
+  };
+  return (
+    `On the node, ${sources[service]}, and \`systemctl status ${service}\` whether the service runs. ` +
+    'No server reached: let UDP port 123 out to them (firewall, security group). ' +
+    "Every node off by about the same: this machine's clock is the one to fix."
+  );
 }
 
 /**
