@@ -16,7 +16,7 @@
 //
 // On the fake machines, `sudo` runs its command as the test's user (dropping DEBIAN_FRONTEND, as sudo's env_reset
 // does; off root, it answers for root where only root could act: install -o/-g, stat's owner), `apt-get` records how
-// it was called (and, like the real one, stops at its prompt without -y) and what it installed, `dpkg-query` answers
+// it was called and on what standard input (and, like the real one, stops at its prompt without -y) and what it installed, `dpkg-query` answers
 // from that, `date` records the call and prints the date (skewed by STANDIN_SKEW_<HOST>), `ss` answers from
 // state/HOST/listening, `ip -o addr show` from state/HOST/addresses (the master's configured ip, unless a test
 // changes it), `timedatectl` records the call, and `docker` records the call and answers verify.sh's
@@ -179,6 +179,8 @@ const APT_GET = String.raw`#!/usr/bin/env bash
 set -euo pipefail
 ${REMOTE_LOG}
 remote_log apt-get "DEBIAN_FRONTEND=${'$'}{DEBIAN_FRONTEND:-}" "$@"
+# What its standard input is: /dev/null, or the pipe that carries the rest of the remote script.
+remote_log apt-get-stdin "$(readlink /proc/self/fd/0 || echo unknown)"
 yes=no
 for arg in "$@"; do [[ $arg == -y || $arg == --yes || $arg == --assume-yes ]] && yes=yes; done
 if [[ ${'$'}{1:-} == install && $yes == no ]]; then

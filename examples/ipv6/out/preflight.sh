@@ -9,6 +9,13 @@
 #     one of its addresses.
 # Changes nothing anywhere.
 set -Eeuo pipefail
+# The caller's shell environment must not change what the script does: CDPATH makes `cd` print the directory it
+# chose (and maybe choose another), GLOBIGNORE changes what a glob matches, and SHELLOPTS or BASHOPTS, exported,
+# switch on noclobber, noglob, failglob and the like in every bash started. Back to bash's defaults (xtrace and
+# verbose are left as the caller set them: a way to debug, nothing more).
+unset CDPATH GLOBIGNORE
+set +o noclobber +o noglob +o allexport +o posix +o keyword +o onecmd
+shopt -u failglob nullglob dotglob nocaseglob nocasematch lastpipe
 
 # Every action is announced as "[host] step"; a failure names the host and step it happened in.
 current_host=local
@@ -38,10 +45,21 @@ on_error() {
 trap 'on_error $?' ERR
 
 # The script runs from any working directory (the transport may need the caller's: vagrant looks for the
-# Vagrantfile there). Paths that cluster.json gives are relative to this script's own directory.
-here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-beside_script() {
-  if [[ $1 == /* ]]; then printf '%s' "$1"; else printf '%s/%s' "$here" "$1"; fi
+# Vagrantfile there). Paths that cluster.json gives are relative to this script's own directory, as the plan
+# writes them: normalised, so any ".." comes first. Each leading "../" takes one directory off `here`, which is
+# the physical path (cd -P, pwd -P), so that the path printed is the file's own: out/../ca.pem reads ca.pem.
+here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+beside_script() { # PATH: absolute as it is, or relative to this script's directory
+  local dir=$here path=$1
+  if [[ $path == /* ]]; then
+    printf '%s' "$path"
+    return
+  fi
+  while [[ $path == ../* ]]; do
+    dir=${dir%/*}
+    path=${path#../}
+  done
+  printf '%s/%s' "$dir" "$path"
 }
 
 # Transport: vagrant, as in the tutorial. Run the script from the Vagrant project's directory, or set VAGRANT_CWD
@@ -69,7 +87,9 @@ require_value() {
 }
 # select_hosts HOST...: sets `selected` to the hosts --only names (all of them without --only), in the given order.
 select_hosts() {
-  [[ $jobs =~ ^[1-9][0-9]*$ ]] || usage_error "--jobs takes a whole number from 1, not '$jobs'"
+  # Matched as text, never compared as a number: bash arithmetic wraps a huge number around (to a negative one,
+  # and the runner would wait for a free slot forever). 64 connections at once is plenty for one operator.
+  [[ $jobs =~ ^([1-9]|[1-5][0-9]|6[0-4])$ ]] || usage_error "--jobs takes a whole number from 1 to 64, not '$jobs'"
   selected=()
   if [[ -z $only ]]; then
     selected=("$@")
@@ -103,14 +123,38 @@ command_line() {
   printf '%s' "${line[*]}"
 }
 
-# remote HOST, with a bash script on standard input: runs it on HOST, or with --dry-run prints it.
+# remote HOST, with a bash script on standard input: runs it on HOST, or with --dry-run prints it. The script is
+# sent as one { … } group that first points its own standard input at /dev/null: bash reads the whole group before
+# it runs any of it, so no command on the node (apt-get, dpkg, sudo) can read the rest of the script as its input,
+# and a connection cut halfway runs nothing. When the host fails, its last meaningful line on standard error (what
+# ssh or the node said: "Connection refused", "Permission denied (publickey)", "mv: cannot move …") is kept in
+# $reason_file for the summary.
+reason_file=
 remote() {
+  local host=$1 status=0 errors
   if [[ $dry_run == yes ]]; then
-    printf '[%s] would run, through %s:\n' "$1" "$(transport_describe "$1")"
-    sed 's/^/    | /'
-  else
-    transport_run "$1"
+    printf '[%s] would run, through %s:\n' "$host" "$(transport_describe "$host")"
+    remote_script | sed 's/^/    | /'
+    return 0
   fi
+  if [[ -z $reason_file ]]; then
+    remote_script | transport_run "$host"
+    return
+  fi
+  errors=$reason_file.stderr
+  remote_script | transport_run "$host" 2>"$errors" || status=$?
+  cat "$errors" >&2
+  if ((status)); then last_reason <"$errors" >"$reason_file"; fi
+  return "$status"
+}
+remote_script() { # the script on standard input, as one group run with standard input from /dev/null
+  printf '{ exec </dev/null\n'
+  cat
+  printf '\n}\n'
+}
+# last_reason, with a command's standard error as input: its last line that says something, without ssh's notices.
+last_reason() {
+  grep -v -e '^[[:space:]]*$' -e '^Warning: Permanently added ' -e '^Connection to .* closed\.$' | tail -n 1 || true
 }
 
 # run_on_hosts TASK HOST...: runs `TASK HOST` for every host, at most $jobs at a time, one connection each. A host's
@@ -126,9 +170,11 @@ run_on_hosts() {
     return 0
   fi
   local logs running=() succeeded=() failed=() host
-  logs=$(mktemp -d)
+  # Each host's output waits in a temporary directory until the host is done. A TMPDIR that is missing or not
+  # writable fails here, before any host is reached, rather than falling back to /tmp: the caller chose it.
+  logs=$(mktemp -d 2>/dev/null) || fail "cannot make a temporary directory in ${TMPDIR:-/tmp} (TMPDIR): the script keeps each host's output there while it runs; point TMPDIR at a writable directory, or unset it"
   collect() {
-    local still=() done_host status failed_step reason children=yes
+    local still=() done_host status failed_step reason said children=yes
     # wait -n answers 127 when no job is left: a host whose shell was killed before it could write its status.
     wait -n 2>/dev/null || if (($? == 127)); then children=no; fi
     for done_host in "${running[@]}"; do
@@ -140,12 +186,21 @@ run_on_hosts() {
           succeeded+=("$done_host")
         else
           failed_step=$(<"$logs/$done_host.step")
-          failed+=("$done_host: $failed_step (exit status $status)")
-          # Why, in the host's own words (its block above has them too): each "error:" line but the one that
-          # only repeats the step and status.
-          while IFS= read -r reason; do
-            if [[ $reason != "error: [$done_host] $failed_step failed (exit status $status)" ]]; then failed+=("  $reason"); fi
-          done < <(grep '^error: ' "$logs/$done_host.log" || true)
+          # Why, on the summary line itself (the host's block above has it too): the script's own "error:" line,
+          # if it gave one (not the line that only repeats the step and status), and what the node or ssh said
+          # last on standard error when the connection failed.
+          reason=$(grep '^error: ' "$logs/$done_host.log" | grep -vFx "error: [$done_host] $failed_step failed (exit status $status)" | tail -n 1 || true)
+          reason=${reason#"error: [$done_host] "}
+          reason=${reason#error: }
+          if [[ -s $logs/$done_host.reason ]]; then
+            said=$(<"$logs/$done_host.reason")
+            if [[ -z $reason ]]; then
+              reason=$said
+            elif [[ $said != *"$reason"* ]]; then
+              reason+=" ($said)"
+            fi
+          fi
+          failed+=("$done_host: $failed_step (exit status $status)${reason:+: $reason}")
         fi
       else
         still+=("$done_host")
@@ -159,6 +214,7 @@ run_on_hosts() {
     (
       report_level=$BASH_SUBSHELL
       step_file=$logs/$host.step
+      reason_file=$logs/$host.reason
       # Written under another name, then renamed: collect() must never read a status file half-written.
       trap 'printf "%s\n" "$?" >"$logs/$host.status.part" && mv -f "$logs/$host.status.part" "$logs/$host.status"' EXIT
       "$task" "$host"
@@ -187,6 +243,8 @@ run_on_hosts() {
 # The clock check: a node's clock, read at the end of its one connection, against this machine's clock when the
 # connection returns. The gap between the two readings is the connection's close, a few milliseconds.
 max_skew=1
+# shellcheck disable=SC2016 # the backquotes mark commands for the reader; nothing here is expanded
+skew_advice='On the node, `ntpq -p` lists the time servers it polls (a * marks the one it follows), and `systemctl status ntp` whether the service runs. No server reached: let UDP port 123 out to them (firewall, security group). Every node off by about the same: this machine'\''s clock is the one to fix.'
 clock_line() { # the line a remote script ends with, for check_clock to read
   # shellcheck disable=SC2016 # expanded by the remote shell
   printf '%s\n' 'printf "clock: %s\n" "$(date +%s.%N)"'
@@ -199,21 +257,21 @@ check_clock() { # NODE OUTPUT: fails when the node's clock differs from this mac
   [[ $remote_time =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "[$node] the clock could not be read (got '$remote_time')"
   skew=$(awk -v r="$remote_time" -v l="$now" 'BEGIN { d = r - l; printf "%+.3f", d }')
   if awk -v d="$skew" -v m="$max_skew" 'BEGIN { exit !(d > m || d < -m) }'; then
-    fail "[$node] its clock is $skew s off this machine's, more than $max_skew s: etcd members would warn of clock drift, and certificates can look not yet valid. Run ntp.sh, or check the node's time-sync service."
+    fail "[$node] its clock is $skew s off this machine's, more than $max_skew s: etcd members would warn of clock drift, and certificates can look not yet valid. $skew_advice"
   fi
   printf '[%s] clock: %s s from this machine'\''s\n' "$node" "$skew"
 }
 
 usage() {
   cat <<'USAGE'
-Usage: preflight.sh [--local] [--dry-run] [--only NODE[,NODE…]] [-j N]
+Usage: preflight.sh [--local] [--dry-run] [--only HOST[,HOST…]] [-j N]
 
 Checks the certificates here, then every node, before distribute.sh. Exits 1 when a check fails.
 
   --local               check the certificates only; reach no node
+  -j, --jobs N          work on at most N hosts at a time, 1 to 64 (default: 8)
   -n, --dry-run         print every remote command and copy; run and change nothing
   --only HOST[,HOST…]   only these hosts
-  -j, --jobs N          work on at most N hosts at a time (default: 8)
   -h, --help            this text
 USAGE
 }
