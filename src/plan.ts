@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Cluster, Master } from './cluster.generated.js';
+import { connectionHeader } from './ssh-options.js';
 
 /** An `env:` entry of the etcd container. */
 export interface EnvVar {
@@ -126,6 +127,8 @@ export interface Plan {
   transport: Cluster['transport'];
   /** The partial under templates/partials/ that defines the scripts' transport_run. */
   transportPartial: string;
+  /** The scripts' header lines on how they connect: the ssh options they pass, the unsafe ones named loudly. */
+  connection: string[];
   /** Present for the ssh transport only. */
   ssh: SshPlan | undefined;
   timeSync: TimeSyncPlan;
@@ -324,6 +327,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     },
     transport: cluster.transport,
     transportPartial: `transport/${cluster.transport.kind}`,
+    connection: connectionHeader(cluster.transport).map(commentText),
     ssh: ssh && {
       args: [
         // BatchMode: a script cannot answer a password or host-key prompt, so one must fail at once instead of hanging.
@@ -331,7 +335,9 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
         ...(ssh.user ? ['-l', ssh.user] : []),
         '-p', String(ssh.port),
         ...(ssh.jumpHost ? ['-J', ssh.jumpHost] : []),
-        ...ssh.options.flatMap((option) => ['-o', option]),
+        // The harmless options, then those cluster.json opted into as unsafe (src/ssh-options.ts). ssh keeps the
+        // first value given for an option, so BatchMode=yes above cannot be undone by either list.
+        ...[...ssh.options, ...ssh.unsafeOptions].flatMap((option) => ['-o', option]),
       ],
       identityFromOut: ssh.identityFile ? fromOut(ssh.identityFile) : '',
     },

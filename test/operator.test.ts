@@ -167,7 +167,9 @@ withWorld('distribute.sh --dry-run prints every copy ("would copy FILE to PATH (
       .split('\n')
       .map((line) => new RegExp(`^\\[${master}\\] would copy (\\S+) to (\\S+) \\(mode (\\d+)\\)$`).exec(line))
       .filter((m): m is RegExpExecArray => m !== null)
-      .map(([, from, to, mode]) => [resolve(from!), to, mode]);
+      .map(([, from, to, mode]) => [from, to, mode]);
+    // Printed as the files' own paths, never as out/../ca.pem.
+    assert.not.ok(copies.some(([from]) => from!.includes('/../') || from!.includes('/./')), `${master}: paths are normalised:\n${run.shown}`);
     assert.equal(copies, [
       [join(world.project, TLS.cert), `${remote}/etc/etcd/${TLS.cert}`, '0644'],
       [join(world.project, TLS.key), `${remote}/etc/etcd/${TLS.key}`, '0600'],
@@ -183,6 +185,15 @@ withWorld('distribute.sh --dry-run prints every copy ("would copy FILE to PATH (
     assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret), `the key's bytes (${secret}) are never printed`);
   }
 });
+
+withWorld('distribute.sh --dry-run with the certificates in pki/ beside cluster.json prints pki/… under the project, not out/../pki/…', (world) => {
+  const run = runScript(world, 'distribute.sh', {}, ['--dry-run', '--only', 'master1']);
+  assert.is(run.status, 0, run.shown);
+  for (const file of Object.values(TLS)) {
+    assert.ok(run.stdout.includes(`[master1] would copy ${join(world.project, 'pki', file)} to `), `${file} is named by its own path:\n${run.shown}`);
+  }
+  assert.not.ok(run.stdout.includes('/../'), `no "/../" anywhere:\n${run.shown}`);
+}, { edit: (cluster) => (cluster['tls'] = { ca: `pki/${TLS.ca}`, cert: `pki/${TLS.cert}`, key: `pki/${TLS.key}` }) });
 
 withWorld('preflight.sh --dry-run checks the certificates here, prints each node\'s remote checks (ports with ss, the ip with ip addr), and makes no transport call', (world) => {
   makeCertificates(world);
@@ -503,10 +514,15 @@ withWorld('choosing ssh changes nothing in the scripts but the "# Transport:" bl
     assert.ok(start > 0 && end > start, `${what}: a "# Transport:" block before the runner`);
     return [lines.slice(0, start), lines.slice(start, end), lines.slice(end)];
   };
+  /** The header's "# Connects with: …" line says which ssh options the script passes: it differs, and says so. */
+  const connects = (lines: string[]) => lines.filter((line) => line.startsWith('# Connects with: '));
+  const others = (lines: string[]) => lines.filter((line) => !line.startsWith('# Connects with: '));
   for (const script of SCRIPTS) {
     const [vBefore, vBlock, vAfter] = split(vagrant[script]!, `vagrant ${script}`);
     const [sBefore, sBlock, sAfter] = split(ssh[script]!, `ssh ${script}`);
-    assert.equal(sBefore, vBefore, `${script}: everything before the transport block is the same`);
+    assert.equal(connects(vBefore!), ['# Connects with: vagrant ssh NODE (vagrant chooses the ssh options; cluster.json passes none).'], `${script}: vagrant's header line`);
+    assert.equal(connects(sBefore!), ['# Connects with: ssh, options -o BatchMode=yes, and from transport.options in cluster.json: StrictHostKeyChecking=accept-new ConnectTimeout=5.'], `${script}: ssh's header line names its options`);
+    assert.equal(others(sBefore!), others(vBefore!), `${script}: everything else before the transport block is the same`);
     assert.equal(sAfter, vAfter, `${script}: everything after the transport block is the same`);
     assert.ok(vBlock!.join('\n').includes('vagrant ssh "$1" -- bash -euo pipefail -s'), `${script}: the vagrant block runs vagrant ssh`);
     assert.ok(sBlock!.join('\n').includes('ssh "${ssh_args[@]}" -- "${address[$1]}" bash -euo pipefail -s'), `${script}: the ssh block runs ssh`);
