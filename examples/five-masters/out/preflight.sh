@@ -153,9 +153,10 @@ remote_script() { # the script on standard input, as one group run with standard
   cat
   printf '\n}\n'
 }
-# last_reason, with a command's standard error as input: its last line that says something, without ssh's notices.
+# last_reason, with a command's standard error as input: its last line that says something, without ssh's notices
+# (and without the carriage return ssh ends some of its lines with).
 last_reason() {
-  grep -v -e '^[[:space:]]*$' -e '^Warning: Permanently added ' -e '^Connection to .* closed\.$' | tail -n 1 || true
+  tr -d '\r' | grep -v -e '^[[:space:]]*$' -e '^Warning: Permanently added ' -e '^Connection to .* closed\.$' | tail -n 1 || true
 }
 
 # run_on_hosts TASK HOST...: runs `TASK HOST` for every host, at most $jobs at a time, one connection each. A host's
