@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertSummary } from './support/output.js';
 import { requireTools } from './support/tools.js';
-import { MASTERS, TLS, calls, makeWorld, type Run, type World } from './support/transport.js';
+import { MASTERS, TLS, calls, makeWorld, runScript, type Run, type World } from './support/transport.js';
 
 function withWorld(name: string, body: (world: World) => void): void {
   test(name, () => {
@@ -24,22 +24,10 @@ function withWorld(name: string, body: (world: World) => void): void {
 
 /**
  * Runs `out/SCRIPT ARGS` as an operator types it, from the project directory (a relative path: the one case where
- * bash's cd consults CDPATH), with ENV added to the usual environment and the stand-ins first on PATH.
+ * bash's cd consults CDPATH), with ENV added to the usual environment.
  */
-function runFromProject(world: World, script: string, env: Record<string, string>, args: string[] = []): Run {
-  const { DEBIAN_FRONTEND: _dropped, ...inherited } = process.env;
-  const started = process.hrtime.bigint();
-  const result = spawnSync(`out/${script}`, args, {
-    cwd: world.project,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...inherited, ...env, PATH: `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
-  });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.error) throw result.error;
-  const shown = `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} out/${script} ${args.join(' ')}: exit status ${result.status}\n--- stdout ---\n${result.stdout}--- stderr ---\n${result.stderr}`;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms, shown };
-}
+const runFromProject = (world: World, script: string, env: Record<string, string>, args: string[] = []): Run =>
+  runScript(world, script, env, args, { cwd: world.project, invoked: `out/${script}` });
 
 withWorld('CDPATH naming a directory with its own out/ (a decoy): the scripts still find their own files, and print no stray directory', (world) => {
   // With CDPATH set, `cd out` goes to the first CDPATH entry that has an out/, and prints where it went.

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { requireTools } from './support/tools.js';
-import { makeWorld, type ClusterDoc, type Run, type World } from './support/transport.js';
+import { makeWorld, runScript, type ClusterDoc, type Run, type World } from './support/transport.js';
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound by the kernel's choice, then released). */
 async function freePort(): Promise<number> {
@@ -40,19 +40,8 @@ async function listening(port: number, ms: number): Promise<boolean> {
   return false;
 }
 
-/** ntp.sh --only master1, with the real ssh first on PATH (the world's stand-ins left out). */
-function runWithRealSsh(world: World): Run {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(join(world.out, 'ntp.sh'), ['--only', 'master1'], {
-    cwd: world.project,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-  });
-  if (result.error) throw result.error;
-  const shown = `ntp.sh --only master1: exit status ${result.status}\n--- stdout ---\n${result.stdout}--- stderr ---\n${result.stderr}`;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms: Number(process.hrtime.bigint() - started) / 1e6, shown };
-}
+/** ntp.sh --only master1, with the real ssh on PATH (the world's stand-ins left out). */
+const runWithRealSsh = (world: World): Run => runScript(world, 'ntp.sh', {}, ['--only', 'master1'], { path: process.env['PATH'] ?? '/usr/bin:/bin' });
 
 /** The world's cluster.json with master1 reached by ssh at 127.0.0.1 on PORT. */
 const sshTo = (port: number, transport: Record<string, unknown>) => (cluster: ClusterDoc) => {

@@ -426,18 +426,28 @@ export interface Run {
   shown: string;
 }
 
+/** Where and how runScript starts a script, when a test needs other than the usual. */
+export interface RunOptions {
+  /** The working directory (default: a directory that is neither out/ nor the project). */
+  cwd?: string;
+  /** The script as named on the command line, relative to cwd (default: its absolute path). */
+  invoked?: string;
+  /** PATH (default: the stand-in vagrant and ssh first, then this process's PATH). */
+  path?: string;
+}
+
 /**
  * Runs out/SCRIPT with ARGS from a directory that is neither out/ nor the project, with the stand-in vagrant and
- * ssh first on PATH.
+ * ssh first on PATH (unless `how` says otherwise).
  */
-export function runScript(world: World, script: string, env: Record<string, string> = {}, args: string[] = []): Run {
+export function runScript(world: World, script: string, env: Record<string, string> = {}, args: string[] = [], how: RunOptions = {}): Run {
   const { DEBIAN_FRONTEND: _dropped, ...inherited } = process.env;
   const started = process.hrtime.bigint();
-  const result = spawnSync(join(world.out, script), args, {
-    cwd: join(world.dir, 'elsewhere'),
+  const result = spawnSync(how.invoked ?? join(world.out, script), args, {
+    cwd: how.cwd ?? join(world.dir, 'elsewhere'),
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...inherited, ...env, PATH: `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
+    env: { ...inherited, ...env, PATH: how.path ?? `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.error) throw result.error;
