@@ -7,20 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertSummary } from './support/output.js';
-import { requireTools } from './support/tools.js';
-import { MASTERS, TLS, calls, makeWorld, runScript, type Run, type World } from './support/transport.js';
-
-function withWorld(name: string, body: (world: World) => void): void {
-  test(name, () => {
-    if (!requireTools(name, 'bash')) return;
-    const world = makeWorld();
-    try {
-      body(world);
-    } finally {
-      world.remove();
-    }
-  });
-}
+import { MASTERS, TLS, calls, runScript, withWorld, type Run, type World } from './support/transport.js';
 
 /**
  * Runs `out/SCRIPT ARGS` as an operator types it, from the project directory (a relative path: the one case where

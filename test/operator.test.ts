@@ -6,27 +6,14 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { assertBlocks, assertSummary, parseOutput } from './support/output.js';
-import { requireTools } from './support/tools.js';
 import {
-  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot, makeCertificates, makeWorld, remoteLog, runScript, vagrantCall,
-  type ClusterDoc, type Run, type World, type WorldOptions,
+  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot, makeCertificates, remoteLog, runScript, vagrantCall, withWorld,
+  type ClusterDoc, type Run, type World,
 } from './support/transport.js';
 
 const SCRIPTS = ['ntp.sh', 'distribute.sh', 'preflight.sh', 'verify.sh'];
 const sorted = (values: string[]) => [...values].sort();
 const list = (path: string) => (existsSync(path) ? readdirSync(path).sort() : []);
-
-function withWorld(name: string, body: (world: World) => void, options: WorldOptions & { tools?: string[] } = {}): void {
-  test(name, () => {
-    if (!requireTools(name, 'bash', ...(options.tools ?? []))) return;
-    const world = makeWorld(options);
-    try {
-      body(world);
-    } finally {
-      world.remove();
-    }
-  });
-}
 
 /** No transport call, no remote command: the stand-ins' logs are empty. */
 function assertUntouched(world: World, run: Run): void {

@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBlocks, assertSummary, concurrency, parseOutput } from './support/output.js';
-import { requireTools } from './support/tools.js';
 import {
-  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, makeWorld, remoteLog, runScript, vagrantCall,
+  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, remoteLog, runScript, vagrantCall, withWorld,
   type World,
 } from './support/transport.js';
 
@@ -18,18 +17,6 @@ const isRoot = process.getuid?.() === 0;
 const mode = (path: string) => `0${(statSync(path).mode & 0o777).toString(8)}`;
 const list = (path: string) => (existsSync(path) ? readdirSync(path).sort() : []);
 const sorted = (values: string[]) => [...values].sort();
-
-function withWorld(name: string, body: (world: World) => void): void {
-  test(name, () => {
-    if (!requireTools(name, 'bash')) return;
-    const world = makeWorld();
-    try {
-      body(world);
-    } finally {
-      world.remove();
-    }
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // distribute.sh

@@ -35,6 +35,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseCluster } from '../../src/load.js';
 import { plan } from '../../src/plan.js';
 import { runCli, tempDir, writeFile } from './fixtures.js';
+import { requireTools } from './tools.js';
+import { test } from 'uvu';
 
 export const MASTERS = ['master1', 'master2', 'master3'];
 export const WORKERS = ['worker1', 'worker2'];
@@ -404,6 +406,19 @@ export function makeWorld(options: WorldOptions = {}): World {
     }
   }
   return world;
+}
+
+/** A uvu test with its own world, removed afterwards; skipped (loudly, or failed under CI) without bash or `tools`. */
+export function withWorld(name: string, body: (world: World) => void, options: WorldOptions & { tools?: string[] } = {}): void {
+  test(name, () => {
+    if (!requireTools(name, 'bash', ...(options.tools ?? []))) return;
+    const world = makeWorld(options);
+    try {
+      body(world);
+    } finally {
+      world.remove();
+    }
+  });
 }
 
 /** What etcdctl answers in a healthy cluster that is exactly as cluster.json says: the stand-in docker's replies. */
