@@ -95,20 +95,31 @@ test('cluster.json: an unsafe option in transport.options is an error at its lin
   assert.is(words.indexOf('BatchMode=yes'), 1, 'BatchMode=yes comes first, so that no later option can undo it (ssh keeps the first value)');
 });
 
+test('an unsafe option is still one plain line of words: no quotes, $, backquotes or backslashes (a command that needs them goes in a script of its own)', () => {
+  for (const value of ["ProxyCommand=sh -c 'id'", 'ProxyCommand=echo $(id)', 'ProxyCommand=echo `id`', 'LocalCommand=a\\b', 'ProxyCommand=a\nb']) {
+    const loaded = parseCluster(JSON.stringify({ ...minimalCluster(1), transport: { kind: 'ssh', unsafeOptions: [value] } }), 'cluster.json');
+    assert.ok(!loaded.ok && loaded.problems.some((p) => p.pointer === '/transport/unsafeOptions/0' && p.message.startsWith('must be Option=value as for ssh -o')), `${JSON.stringify(value)} is refused`);
+  }
+});
+
 test('every script\'s header says which ssh options it passes, the unsafe ones loudly; vagrant\'s says cluster.json passes none', () => {
   assert.equal(connectionHeader({ kind: 'vagrant' }), ['Connects with: vagrant ssh NODE (vagrant chooses the ssh options; cluster.json passes none).']);
   const dir = tempDir('ssh-options');
   try {
-    const cluster = { ...minimalCluster(1), transport: { kind: 'ssh', options: ['ConnectTimeout=5'], unsafeOptions: ['ProxyCommand=/usr/local/bin/vpn-connect'] } };
+    const cluster = { ...minimalCluster(1), transport: { kind: 'ssh', options: ['ConnectTimeout=5'], unsafeOptions: ['ProxyCommand=ssh -W %h:%p admin@bastion.example'] } };
     const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify(cluster));
     const out = join(dir.path, 'out');
     const run = runCli(['generate', '--config', config, '--out', out]);
     assert.is(run.code, 0, run.err.join('\n'));
-    assert.ok(run.err.some((line) => line.includes('warning: passes the unsafe ssh option "ProxyCommand=/usr/local/bin/vpn-connect"')), `generate warns:\n${run.err.join('\n')}`);
+    assert.ok(run.err.some((line) => line.includes('warning: passes the unsafe ssh option "ProxyCommand=ssh -W %h:%p admin@bastion.example"')), `generate warns:\n${run.err.join('\n')}`);
     for (const script of ['ntp.sh', 'preflight.sh', 'distribute.sh', 'verify.sh']) {
       const header = readFileSync(join(out, script), 'utf8').split('\n').slice(0, 6).join('\n');
       assert.ok(header.includes('\n# Connects with: ssh, options -o BatchMode=yes, and from transport.options in cluster.json: ConnectTimeout=5.\n'), `${script}: the safe options:\n${header}`);
-      assert.ok(header.includes('\n# UNSAFE ssh options, from transport.unsafeOptions in cluster.json: ProxyCommand=/usr/local/bin/vpn-connect.\n'), `${script}: the unsafe ones, loudly:\n${header}`);
+      assert.ok(header.includes('\n# UNSAFE ssh options, from transport.unsafeOptions in cluster.json: ProxyCommand=ssh -W %h:%p admin@bastion.example.\n'), `${script}: the unsafe ones, loudly:\n${header}`);
+      if (requireTools('unsafe ssh options: shellcheck', 'shellcheck')) {
+        const checked = spawnSync('shellcheck', ['--norc', '-S', 'style', join(out, script)], { encoding: 'utf8' });
+        assert.is(checked.status, 0, `${script} with an unsafe option passes shellcheck:\n${checked.stdout}`);
+      }
     }
   } finally {
     dir.remove();
