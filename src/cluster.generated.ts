@@ -165,9 +165,13 @@ identityFile?: string
  */
 jumpHost?: string
 /**
- * Extra ssh options, each as for ssh -o (e.g. StrictHostKeyChecking=accept-new).
+ * Extra ssh options, each as for ssh -o, from the list known to be harmless: ConnectTimeout, ConnectionAttempts, ServerAliveInterval, ServerAliveCountMax, TCPKeepAlive, Compression, IdentitiesOnly, LogLevel, AddressFamily, StrictHostKeyChecking=yes|accept-new, UserKnownHostsFile=~/.ssh/known_hosts… (e.g. StrictHostKeyChecking=accept-new). Any other option goes in unsafeOptions.
  */
 options: string[]
+/**
+ * UNSAFE: ssh options outside the harmless list, each as for ssh -o, passed after `options`. These can make ssh run commands on your machine (ProxyCommand, LocalCommand, KnownHostsCommand) or weaken host-key checking (StrictHostKeyChecking=no); every script names them in its header. Review a change here as you would a change to the scripts.
+ */
+unsafeOptions: string[]
 }
 /**
  * How ntp.sh keeps the nodes' clocks right, and how far a node's clock may be from the operator's before ntp.sh and preflight.sh fail. A clock that stopped (a suspended VM) makes valid certificates look not yet valid.

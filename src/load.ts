@@ -9,6 +9,7 @@ import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { Cluster, Master } from './cluster.generated.js';
 import type { JsonSchema } from './schema.js';
 import { artifacts } from './artifacts.js';
+import { unsafeReason } from './ssh-options.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -408,6 +409,8 @@ export function clusterRules(cluster: Cluster): Finding[] {
     else staged.set(base, `tls.${key}`);
   }
 
+  findings.push(...sshOptionFindings(cluster.transport));
+
   // etcd's FAQ: an odd number of members tolerates as many failures as the next even number, and more than seven
   // slows every write (https://etcd.io/docs/v3.5/faq/#why-an-odd-number-of-cluster-members).
   const count = masters.length;
@@ -416,6 +419,35 @@ export function clusterRules(cluster: Cluster): Finding[] {
   }
   if (count > 7) {
     findings.push({ severity: 'warning', pointer: '/masters', message: `${count} masters: etcd advises at most seven; every write waits for a majority` });
+  }
+  return findings;
+}
+
+/**
+ * transport.options takes only the ssh options known to be harmless (src/ssh-options.ts); any other must be moved
+ * to transport.unsafeOptions, so that a reviewer of cluster.json sees that it can run commands on the operator's
+ * machine or weaken host-key checking. Each unsafe option in use is a warning on every run.
+ */
+function sshOptionFindings(transport: unknown): Finding[] {
+  const ssh = (typeof transport === 'object' && transport !== null ? transport : {}) as Record<string, unknown>;
+  if (ssh['kind'] !== 'ssh') return [];
+  const strings = (value: unknown) => (Array.isArray(value) ? value : []).map((item, i) => [item, i] as const).filter((e): e is readonly [string, number] => typeof e[0] === 'string');
+  const findings: Finding[] = [];
+  for (const [option, i] of strings(ssh['options'])) {
+    const reason = unsafeReason(option);
+    if (reason === undefined) continue;
+    findings.push({
+      severity: 'error',
+      pointer: `/transport/options/${i}`,
+      message: `${JSON.stringify(option)} ${reason}; only options known to be harmless go in transport.options: to pass it anyway, move it to transport.unsafeOptions ("unsafeOptions": [${JSON.stringify(option)}])`,
+    });
+  }
+  for (const [option, i] of strings(ssh['unsafeOptions'])) {
+    findings.push({
+      severity: 'warning',
+      pointer: `/transport/unsafeOptions/${i}`,
+      message: `passes the unsafe ssh option ${JSON.stringify(option)} to every ssh call${unsafeReason(option) === undefined ? ' (it is harmless: it can go in transport.options)' : ''}; every script names it in its header`,
+    });
   }
   return findings;
 }

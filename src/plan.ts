@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Cluster, Master } from './cluster.generated.js';
+import { connectionHeader } from './ssh-options.js';
 
 /** An `env:` entry of the etcd container. */
 export interface EnvVar {
@@ -123,6 +124,8 @@ export interface TimeSyncPlan {
   enable: string;
   /** The largest allowed clock difference, as a decimal string. */
   maxSkewSeconds: string;
+  /** What to look at when a node's clock is off: the service's own view of its time servers, and its status. */
+  skewAdvice: string;
 }
 
 export interface Plan {
@@ -175,6 +178,8 @@ export interface Plan {
   transport: Cluster['transport'];
   /** The partial under templates/partials/ that defines the scripts' transport_run. */
   transportPartial: string;
+  /** The scripts' header lines on how they connect: the ssh options they pass, the unsafe ones named loudly. */
+  connection: string[];
   /** Present for the ssh transport only. */
   ssh: SshPlan | undefined;
   timeSync: TimeSyncPlan;
@@ -287,7 +292,31 @@ export function timeSyncPlan(timeSync: Cluster['timeSync']): TimeSyncPlan {
   // Each package's service starts itself on install on Debian and Ubuntu, except that systemd-timesyncd stays off
   // while another NTP client is installed: `timedatectl set-ntp true` asks for it explicitly.
   const enable = timeSync.service === 'systemd-timesyncd' ? 'timedatectl set-ntp true' : '';
-  return { service: timeSync.service, package: timeSync.service, enable, maxSkewSeconds: String(timeSync.maxSkewSeconds) };
+  return {
+    service: timeSync.service,
+    package: timeSync.service,
+    enable,
+    maxSkewSeconds: String(timeSync.maxSkewSeconds),
+    skewAdvice: skewAdvice(timeSync.service),
+  };
+}
+
+/**
+ * What to look at when a node's clock is off after ntp.sh installed the service: running ntp.sh again would change
+ * nothing. Each service lists the time servers it reaches in its own way; reaching none usually means UDP port 123
+ * is blocked on the way out. When every node is off by about the same, the operator's own clock is the odd one.
+ */
+export function skewAdvice(service: Cluster['timeSync']['service']): string {
+  const sources: Record<Cluster['timeSync']['service'], string> = {
+    ntp: '`ntpq -p` lists the time servers it polls (a * marks the one it follows)',
+    chrony: '`chronyc sources` lists the time servers it polls (^* marks the one it follows) and `chronyc tracking` how far off it is',
+    'systemd-timesyncd': '`timedatectl timesync-status` names the time server it uses and how far off it is',
+  };
+  return (
+    `On the node, ${sources[service]}, and \`systemctl status ${service}\` whether the service runs. ` +
+    'No server reached: let UDP port 123 out to them (firewall, security group). ' +
+    "Every node off by about the same: this machine's clock is the one to fix."
+  );
 }
 
 /**
@@ -349,14 +378,18 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     },
     transport: cluster.transport,
     transportPartial: `transport/${cluster.transport.kind}`,
+    connection: connectionHeader(cluster.transport).map(commentText),
     ssh: ssh && {
       args: [
         // BatchMode: a script cannot answer a password or host-key prompt, so one must fail at once instead of hanging.
         '-o', 'BatchMode=yes',
         ...(ssh.user ? ['-l', ssh.user] : []),
         '-p', String(ssh.port),
-        ...ssh.options.flatMap((option) => ['-o', option]),
-        ...(ssh.jumpHost ? ['-o', `ProxyCommand=${proxyCommand(ssh.jumpHost, ssh.options, Boolean(ssh.identityFile))}`] : []),
+        // The harmless options, then those cluster.json opted into as unsafe (src/ssh-options.ts). ssh keeps the
+        // first value given for an option, so BatchMode=yes above cannot be undone by either list. The hop through a
+        // jump host gets the same options: ssh -J would apply none of them to it.
+        ...[...ssh.options, ...ssh.unsafeOptions].flatMap((option) => ['-o', option]),
+        ...(ssh.jumpHost ? ['-o', `ProxyCommand=${proxyCommand(ssh.jumpHost, [...ssh.options, ...ssh.unsafeOptions], Boolean(ssh.identityFile))}`] : []),
       ],
       identityFromOut: ssh.identityFile ? fromOut(ssh.identityFile) : '',
       identityVariable: SSH_IDENTITY_VARIABLE,

@@ -6,27 +6,14 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { assertBlocks, assertSummary, parseOutput } from './support/output.js';
-import { requireTools } from './support/tools.js';
 import {
-  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot, makeCertificates, makeWorld, remoteLog, runScript, vagrantCall,
-  type ClusterDoc, type Run, type World, type WorldOptions,
+  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot, makeCertificates, remoteLog, runScript, vagrantCall, withWorld,
+  type ClusterDoc, type Run, type World,
 } from './support/transport.js';
 
 const SCRIPTS = ['ntp.sh', 'distribute.sh', 'preflight.sh', 'verify.sh'];
 const sorted = (values: string[]) => [...values].sort();
 const list = (path: string) => (existsSync(path) ? readdirSync(path).sort() : []);
-
-function withWorld(name: string, body: (world: World) => void, options: WorldOptions & { tools?: string[] } = {}): void {
-  test(name, () => {
-    if (!requireTools(name, 'bash', ...(options.tools ?? []))) return;
-    const world = makeWorld(options);
-    try {
-      body(world);
-    } finally {
-      world.remove();
-    }
-  });
-}
 
 /** No transport call, no remote command: the stand-ins' logs are empty. */
 function assertUntouched(world: World, run: Run): void {
@@ -43,14 +30,21 @@ withWorld('every script: --help and -h exit 0 and print Usage on stdout; an unkn
       const run = runScript(world, script, {}, [flag]);
       assert.is(run.status, 0, `${script} ${flag}:\n${run.shown}`);
       assert.ok(run.stdout.startsWith(`Usage: ${script} `), `${script} ${flag} prints its usage first:\n${run.shown}`);
-      for (const option of ['--dry-run', '--only', '--jobs', '--help']) assert.ok(run.stdout.includes(option), `${script} ${flag} explains ${option}`);
+      const options = script === 'verify.sh' ? ['--dry-run', '--only', '--help'] : ['--dry-run', '--only', '--jobs', '--help'];
+      for (const option of options) assert.ok(run.stdout.includes(option), `${script} ${flag} explains ${option}`);
       assert.is(run.stderr, '', `${script} ${flag}: nothing on stderr`);
+      // The usage line and the option list name an --only value with the same word.
+      const usage = run.stdout.split('\n')[0]!;
+      assert.ok(usage.includes('[--only HOST[,HOST…]]'), `${script}: the usage line says --only HOST[,HOST…]:\n${usage}`);
+      assert.match(run.stdout, /^ {2}--only HOST\[,HOST…\] /m, `${script}: the option list says --only HOST[,HOST…]`);
+      assert.not.ok(/\b(NODE|MASTER)\b/.test(run.stdout), `${script}: no other word for a host (NODE, MASTER) in its help:\n${run.stdout}`);
     }
     const unknown = runScript(world, script, {}, ['--bogus']);
     assert.is(unknown.status, 2, `${script} --bogus exits 2:\n${unknown.shown}`);
     assert.ok(unknown.stderr.startsWith(`${script}: unknown argument --bogus\n`), `${script} --bogus names it:\n${unknown.shown}`);
     assert.ok(unknown.stderr.includes(`Usage: ${script} `), `${script} --bogus shows the usage on stderr:\n${unknown.shown}`);
-    for (const args of [['--jobs', '0'], ['-jx'], ['--only'], ['--only', '']]) {
+    const jobs = script === 'verify.sh' ? [] : [['--jobs', '0'], ['-jx'], ['-j', '65'], ['--jobs=99999999999999999999'], ['-j', '-1']];
+    for (const args of [...jobs, ['--only'], ['--only', '']]) {
       const bad = runScript(world, script, {}, args);
       assert.is(bad.status, 2, `${script} ${args.join(' ')} exits 2:\n${bad.shown}`);
       assert.match(bad.stderr, new RegExp(`^${script.replace('.', '\\.')}: `), `${script} ${args.join(' ')}: the usage error comes first:\n${bad.shown}`);
@@ -58,6 +52,24 @@ withWorld('every script: --help and -h exit 0 and print Usage on stdout; an unkn
     }
   }
   assertUntouched(world, runScript(world, 'ntp.sh', {}, ['--help']));
+});
+
+withWorld('-j takes 1 to 64: -j 64 runs, a huge -j (that bash arithmetic would wrap around) is a usage error at once, and verify.sh, which has nothing to run in parallel, refuses -j', (world) => {
+  const most = runScript(world, 'ntp.sh', {}, ['-j', '64']);
+  assert.is(most.status, 0, `-j 64 is allowed:\n${most.shown}`);
+  clearLogs(world);
+  for (const huge of ['18446744073709551617', '9223372036854775808', '99999999999999999999999']) {
+    const run = runScript(world, 'distribute.sh', {}, ['-j', huge]);
+    assert.is(run.status, 2, `-j ${huge} exits 2 (and does not spin):\n${run.shown}`);
+    assert.ok(run.stderr.startsWith(`distribute.sh: --jobs takes a whole number from 1 to 64, not '${huge}'\n`), `-j ${huge}: says what -j takes:\n${run.shown}`);
+    assert.ok(run.ms < 10_000, `-j ${huge} answers at once; took ${run.ms} ms`);
+  }
+  for (const args of [['-j', '2'], ['-j2'], ['--jobs', '2'], ['--jobs=2']]) {
+    const run = runScript(world, 'verify.sh', {}, args);
+    assert.is(run.status, 2, `verify.sh ${args.join(' ')} is refused:\n${run.shown}`);
+    assert.match(run.stderr, /^verify\.sh: unknown argument -/, `verify.sh ${args.join(' ')}: names the argument:\n${run.shown}`);
+  }
+  assertUntouched(world, runScript(world, 'verify.sh', {}, ['-j', '2']));
 });
 
 withWorld('every script: --only nosuchhost exits 2 naming it, before reaching any host; distribute.sh and verify.sh take masters only', (world) => {
@@ -97,17 +109,22 @@ withWorld('distribute.sh --only master2 touches only master2; ntp.sh --only mast
 
 const wouldRun = (host: string) => `[${host}] would run, through vagrant ssh ${host}:`;
 
-/** HOST's dry-run block: the lines of the remote script it would send ("    | …"), after its "would run" line. */
+/**
+ * HOST's dry-run block: the lines of the remote script it would send ("    | …"), after its "would run" line, inside
+ * the group every remote script is sent as ("{ exec </dev/null" … "}"), which is checked and left off.
+ */
 function dryScript(run: Run, host: string): string[] {
   const lines = run.stdout.split('\n');
   const at = lines.indexOf(wouldRun(host));
   assert.ok(at >= 0, `expected "${wouldRun(host)}":\n${run.shown}`);
   const script: string[] = [];
   for (const line of lines.slice(at + 1)) {
-    if (!line.startsWith('    | ')) break;
+    if (!line.startsWith('    |')) break;
     script.push(line.slice(6));
   }
-  return script;
+  assert.is(script[0], '{ exec </dev/null', `${host}: the remote script is one group whose commands read /dev/null, not the script:\n${run.shown}`);
+  assert.equal(script.slice(-2), ['', '}'], `${host}: the group closes at the end of the script:\n${run.shown}`);
+  return script.slice(1, -2);
 }
 
 withWorld('ntp.sh --dry-run prints each node\'s remote script (the install, date -R, the clock reading) and makes no transport call', (world) => {
@@ -137,7 +154,9 @@ withWorld('distribute.sh --dry-run prints every copy ("would copy FILE to PATH (
       .split('\n')
       .map((line) => new RegExp(`^\\[${master}\\] would copy (\\S+) to (\\S+) \\(mode (\\d+)\\)$`).exec(line))
       .filter((m): m is RegExpExecArray => m !== null)
-      .map(([, from, to, mode]) => [resolve(from!), to, mode]);
+      .map(([, from, to, mode]) => [from, to, mode]);
+    // Printed as the files' own paths, never as out/../ca.pem.
+    assert.not.ok(copies.some(([from]) => from!.includes('/../') || from!.includes('/./')), `${master}: paths are normalised:\n${run.shown}`);
     assert.equal(copies, [
       [join(world.project, TLS.cert), `${remote}/etc/etcd/${TLS.cert}`, '0644'],
       [join(world.project, TLS.key), `${remote}/etc/etcd/${TLS.key}`, '0600'],
@@ -153,6 +172,15 @@ withWorld('distribute.sh --dry-run prints every copy ("would copy FILE to PATH (
     assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret), `the key's bytes (${secret}) are never printed`);
   }
 });
+
+withWorld('distribute.sh --dry-run with the certificates in pki/ beside cluster.json prints pki/… under the project, not out/../pki/…', (world) => {
+  const run = runScript(world, 'distribute.sh', {}, ['--dry-run', '--only', 'master1']);
+  assert.is(run.status, 0, run.shown);
+  for (const file of Object.values(TLS)) {
+    assert.ok(run.stdout.includes(`[master1] would copy ${join(world.project, 'pki', file)} to `), `${file} is named by its own path:\n${run.shown}`);
+  }
+  assert.not.ok(run.stdout.includes('/../'), `no "/../" anywhere:\n${run.shown}`);
+}, { edit: (cluster) => (cluster['tls'] = { ca: `pki/${TLS.ca}`, cert: `pki/${TLS.cert}`, key: `pki/${TLS.key}` }) });
 
 withWorld('preflight.sh --dry-run checks the certificates here, prints each node\'s remote checks (ports with ss, the ip with ip addr), and makes no transport call', (world) => {
   makeCertificates(world);
@@ -193,8 +221,12 @@ withWorld('verify.sh --dry-run prints the etcdctl commands it would run on the f
 withWorld('ntp.sh with master2\'s clock 5 s ahead: exit 1, stderr names master2 and says its clock is off; every other node succeeds', (world) => {
   const run = runScript(world, 'ntp.sh', { STANDIN_SKEW_master2: '5' });
   assert.is(run.status, 1, run.shown);
-  assert.match(run.stderr, /^ {2}master2: check the clock: within 1 s of this machine's \(exit status 1\)$/m, `stderr names master2 and the step:\n${run.shown}`);
-  assert.match(run.stderr, /^ {4}error: \[master2\] its clock is \+[45]\.\d{3} s off this machine's, more than 1 s/m, `stderr says how far off master2's clock is:\n${run.shown}`);
+  assert.match(run.stderr, /^ {2}master2: check the clock: within 1 s of this machine's \(exit status 1\): its clock is \+[45]\.\d{3} s off this machine's, more than 1 s/m, `the summary line names master2, the step, and how far off its clock is:\n${run.shown}`);
+  // ntp.sh has just run: "run ntp.sh" would send the operator round in a circle. Say what to look at.
+  assert.not.ok(/run ntp\.sh/i.test(run.stderr), `the advice is not to run ntp.sh again:\n${run.shown}`);
+  assert.match(run.stderr, /`ntpq -p` lists the time servers/, `the advice names ntp's own view of its servers:\n${run.shown}`);
+  assert.match(run.stderr, /`systemctl status ntp`/, `and the service's status:\n${run.shown}`);
+  assert.match(run.stderr, /UDP port 123/, `and the port a firewall may block:\n${run.shown}`);
   assert.not.ok(/master1|master3|worker/.test(run.stderr), `no other node is named on stderr:\n${run.shown}`);
   const output = assertBlocks(run, NODES, () => 'install ntp and read the clock');
   assert.ok(output.blocks.find((b) => b.host === 'master2')!.lines.some((line) => line.startsWith('error: [master2] its clock is +')), `master2's block says it too:\n${run.shown}`);
@@ -204,7 +236,7 @@ withWorld('ntp.sh with master2\'s clock 5 s ahead: exit 1, stderr names master2 
 withWorld('ntp.sh: a clock behind counts as well as one ahead (worker1 3 s behind fails), and timeSync.maxSkewSeconds: 10 lets 5 s pass', (world) => {
   const behind = runScript(world, 'ntp.sh', { STANDIN_SKEW_worker1: '-3' });
   assert.is(behind.status, 1, behind.shown);
-  assert.match(behind.stderr, /error: \[worker1\] its clock is -[23]\.\d{3} s off/, behind.shown);
+  assert.match(behind.stderr, /^ {2}worker1: [^\n]*: its clock is -[23]\.\d{3} s off/m, behind.shown);
   const cluster = JSON.parse(readFileSync(world.config, 'utf8')) as ClusterDoc;
   cluster['timeSync'] = { maxSkewSeconds: 10 };
   writeFileSync(world.config, JSON.stringify(cluster));
@@ -232,6 +264,11 @@ for (const [service, enable] of [['chrony', false], ['systemd-timesyncd', true]]
     const again = runScript(world, 'ntp.sh');
     assert.is(again.status, 0, again.shown);
     assert.ok(again.stdout.includes(`  ${service} is already installed`), again.shown);
+    // A clock off after the install: the advice names this service's own commands.
+    const skewed = runScript(world, 'ntp.sh', { STANDIN_SKEW_worker2: '4' });
+    assert.is(skewed.status, 1, skewed.shown);
+    const advice = service === 'chrony' ? '`chronyc sources`' : '`timedatectl timesync-status`';
+    assert.ok(skewed.stderr.includes(advice) && skewed.stderr.includes(`\`systemctl status ${service}\``), `the advice for ${service}: ${advice} and its status:\n${skewed.shown}`);
   }, { edit: (cluster) => (cluster['timeSync'] = { service }) });
 }
 
@@ -368,9 +405,10 @@ certTest('preflight.sh with one fault per node: each fails with its own FAIL lin
   assert.match(block('master2'), /FAIL: 192\.168\.56\.12 is not one of this master's addresses: 127\.0\.0\.1 ::1 10\.9\.9\.9 \n {8}-> correct this master's ip in cluster\.json/, run.shown);
   assert.match(block('master3'), /FAIL: port 2379 is in use: LISTEN 0 5 127\.0\.0\.1:2379 0\.0\.0\.0:\* users:\(\("socat",pid=900,fd=5\)\)\n/, run.shown);
   assert.match(block('master3'), /FAIL: port 2380 is in use: [^\n]*nginx[^\n]*\n {8}-> stop what listens there, or choose another port/, run.shown);
-  for (const master of MASTERS) assert.match(run.stderr, new RegExp(`^ {2}${master}: the checks on the node \\(exit status 1\\)\\n {4}error: \\[${master}\\] failed the checks above$`, 'm'), run.shown);
-  assert.match(run.stderr, /^ {2}worker1: reach it and read its clock \(exit status 1\)\n {4}error: \[worker1\] is not reachable: check that it runs and that the transport reaches it$/m, run.shown);
-  assert.match(run.stderr, /^ {2}worker2: check the clock: [^\n]*\n {4}error: \[worker2\] its clock is \+(29|30)\.\d{3} s off/m, run.shown);
+  for (const master of MASTERS) assert.match(run.stderr, new RegExp(`^ {2}${master}: the checks on the node \\(exit status 1\\): failed the checks above$`, 'm'), run.shown);
+  // What the transport said comes with the script's own words, on the same line.
+  assert.match(run.stderr, /^ {2}worker1: reach it and read its clock \(exit status 1\): is not reachable: check that it runs and that the transport reaches it \(stand-in vagrant: ssh to worker1 failed \(simulated\)\)$/m, run.shown);
+  assert.match(run.stderr, /^ {2}worker2: check the clock: [^\n]*\(exit status 1\): its clock is \+(29|30)\.\d{3} s off/m, run.shown);
   assertBlocks(run, NODES, preflightStep);
   assertSummary(run, [], NODES.length);
 });
@@ -475,10 +513,15 @@ withWorld('choosing ssh changes nothing in the scripts but the "# Transport:" bl
     assert.ok(start > 0 && end > start, `${what}: a "# Transport:" block before the runner`);
     return [lines.slice(0, start), lines.slice(start, end), lines.slice(end)];
   };
+  /** The header's "# Connects with: …" line says which ssh options the script passes: it differs, and says so. */
+  const connects = (lines: string[]) => lines.filter((line) => line.startsWith('# Connects with: '));
+  const others = (lines: string[]) => lines.filter((line) => !line.startsWith('# Connects with: '));
   for (const script of SCRIPTS) {
     const [vBefore, vBlock, vAfter] = split(vagrant[script]!, `vagrant ${script}`);
     const [sBefore, sBlock, sAfter] = split(ssh[script]!, `ssh ${script}`);
-    assert.equal(sBefore, vBefore, `${script}: everything before the transport block is the same`);
+    assert.equal(connects(vBefore!), ['# Connects with: vagrant ssh NODE (vagrant chooses the ssh options; cluster.json passes none).'], `${script}: vagrant's header line`);
+    assert.equal(connects(sBefore!), ['# Connects with: ssh, options -o BatchMode=yes, and from transport.options in cluster.json: StrictHostKeyChecking=accept-new ConnectTimeout=5.'], `${script}: ssh's header line names its options`);
+    assert.equal(others(sBefore!), others(vBefore!), `${script}: everything else before the transport block is the same`);
     assert.equal(sAfter, vAfter, `${script}: everything after the transport block is the same`);
     assert.ok(vBlock!.join('\n').includes('vagrant ssh "$1" -- bash -euo pipefail -s'), `${script}: the vagrant block runs vagrant ssh`);
     assert.ok(sBlock!.join('\n').includes('ssh "${ssh_args[@]}" -- "${address[$1]}" bash -euo pipefail -s'), `${script}: the ssh block runs ssh`);

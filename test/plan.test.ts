@@ -172,9 +172,20 @@ test('the vagrant transport reaches every node by its name', () => {
 });
 
 test('time sync: the tutorial ntp by default; systemd-timesyncd is switched on explicitly', () => {
-  assert.equal(plan(load(minimalCluster(1)), context).timeSync, { service: 'ntp', package: 'ntp', enable: '', maxSkewSeconds: '1' });
-  const timesyncd = plan(load({ ...minimalCluster(1), timeSync: { service: 'systemd-timesyncd', maxSkewSeconds: 0.5 } }), context).timeSync;
+  const { skewAdvice: _ntpAdvice, ...ntp } = plan(load(minimalCluster(1)), context).timeSync;
+  assert.equal(ntp, { service: 'ntp', package: 'ntp', enable: '', maxSkewSeconds: '1' });
+  const { skewAdvice: _advice, ...timesyncd } = plan(load({ ...minimalCluster(1), timeSync: { service: 'systemd-timesyncd', maxSkewSeconds: 0.5 } }), context).timeSync;
   assert.equal(timesyncd, { service: 'systemd-timesyncd', package: 'systemd-timesyncd', enable: 'timedatectl set-ntp true', maxSkewSeconds: '0.5' });
+});
+
+test('a skewed clock\'s advice names what to look at for the chosen service (its time sources and status, UDP 123), never "run ntp.sh" again', () => {
+  const sources = { ntp: '`ntpq -p`', chrony: '`chronyc sources`', 'systemd-timesyncd': '`timedatectl timesync-status`' } as const;
+  for (const [service, command] of Object.entries(sources) as [keyof typeof sources, string][]) {
+    const advice = plan(load({ ...minimalCluster(1), timeSync: { service } }), context).timeSync.skewAdvice;
+    assert.ok(advice.includes(command) && advice.includes(`\`systemctl status ${service}\``), `${service}: ${advice}`);
+    assert.ok(advice.includes('UDP port 123'), `${service}: the port a firewall may block: ${advice}`);
+    assert.not.ok(/ntp\.sh/.test(advice), `${service}: not "run ntp.sh": ${advice}`);
+  }
 });
 
 test('mermaid labels cannot end their quotes early', () => {

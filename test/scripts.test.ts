@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBlocks, assertSummary, concurrency, parseOutput } from './support/output.js';
-import { requireTools } from './support/tools.js';
 import {
-  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, makeWorld, remoteLog, runScript, vagrantCall,
+  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, remoteLog, runScript, vagrantCall, withWorld,
   type World,
 } from './support/transport.js';
 
@@ -18,18 +17,6 @@ const isRoot = process.getuid?.() === 0;
 const mode = (path: string) => `0${(statSync(path).mode & 0o777).toString(8)}`;
 const list = (path: string) => (existsSync(path) ? readdirSync(path).sort() : []);
 const sorted = (values: string[]) => [...values].sort();
-
-function withWorld(name: string, body: (world: World) => void): void {
-  test(name, () => {
-    if (!requireTools(name, 'bash')) return;
-    const world = makeWorld();
-    try {
-      body(world);
-    } finally {
-      world.remove();
-    }
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // distribute.sh
@@ -158,7 +145,7 @@ withWorld('distribute.sh run twice: the second run says "already in place" for e
 withWorld('distribute.sh with master2 unreachable: exit 1, stderr names master2 and its step, master1 and master3 still get everything, the summary names them', (world) => {
   const run = runScript(world, 'distribute.sh', { STANDIN_FAIL: 'master2 ssh' });
   assert.is(run.status, 1, `expected exit status 1:\n${run.shown}`);
-  assert.match(run.stderr, /^failed:\n {2}master2: copy [^\n]*, move them into place \(exit status \d+\)$/m, `expected stderr to name master2 and the step:\n${run.shown}`);
+  assert.match(run.stderr, /^failed:\n {2}master2: copy [^\n]*, move them into place \(exit status 255\): stand-in vagrant: ssh to master2 failed \(simulated\)$/m, `expected the summary line to name master2, the step, and what the transport said:\n${run.shown}`);
   assert.not.ok(/master[13]/.test(run.stderr), `stderr names no host that succeeded:\n${run.shown}`);
   assert.equal(sorted(callLines(calls(world))), sorted(MASTERS.map(vagrantCall)), 'every master was contacted once, master2 included');
   assertDistributed(world, 'master1');
@@ -179,14 +166,19 @@ withWorld('distribute.sh with master2 unreachable: exit 1, stderr names master2 
   for (const master of MASTERS) assertDistributed(world, master);
 });
 
-withWorld('distribute.sh when a command on master2 fails (kubelet\'s manifest directory missing): exit 1 naming master2 and its step, the others complete, no temporary file left', (world) => {
+withWorld('distribute.sh to a master without kubelet\'s manifest directory: checked first, nothing installed there, the summary says what to create (staticPodPath); the others complete', (world) => {
   rmSync(world.fs('master2', 'etc', 'kubernetes', 'manifests'), { recursive: true });
   const run = runScript(world, 'distribute.sh');
   assert.is(run.status, 1, `expected exit status 1:\n${run.shown}`);
-  assert.match(run.stderr, /^ {2}master2: copy [^\n]*, move them into place \(exit status 1\)$/m, `expected stderr to name master2 and the step:\n${run.shown}`);
+  const manifestDir = `${world.fs('master2')}/etc/kubernetes/manifests`;
+  const said = `${manifestDir} does not exist on this master: it is where kubelet looks for static pods (staticPodPath in its configuration, or --pod-manifest-path). Install and configure kubelet first, or set etcd.manifestDir in cluster.json to the staticPodPath kubelet uses.`;
+  assert.ok(run.stderr.includes(`\n  master2: ${distributeStep('master2')} (exit status 1): ${said}\n`), `expected the summary line to name master2, the step, and the directory to create:\n${run.shown}`);
+  assert.not.ok(/cannot move|mv: /.test(run.stdout + run.stderr), `no raw mv error:\n${run.shown}`);
   const output = assertBlocks(run, MASTERS, distributeStep);
   const master2 = output.blocks.find((b) => b.host === 'master2')!.lines.join('\n');
   assert.match(master2, /error: \[master2\] copy [^\n]* failed \(exit status 1\)/, `master2's block says where it failed:\n${run.shown}`);
+  assert.ok(!existsSync(world.fs('master2', 'etc', 'etcd')), 'master2: no certificate was installed before the check failed');
+  assert.not.ok(remoteLog(world).some(([host, word, command]) => host === 'master2' && word === 'sudo' && command === 'install'), 'master2: no sudo install ran');
   assertDistributed(world, 'master1');
   assertDistributed(world, 'master3');
   assert.equal(list(world.fs('master2', 'etc', 'kubernetes')), [], 'master2: no temporary manifest is left behind');
@@ -271,6 +263,14 @@ withWorld('ntp.sh runs apt-get update, then apt-get install -y ntp with DEBIAN_F
   }
 });
 
+withWorld('ntp.sh: apt-get on the node reads /dev/null, never the rest of the remote script (bash -s reads the script from the same standard input)', (world) => {
+  const run = runScript(world, 'ntp.sh');
+  assert.is(run.status, 0, `expected ntp.sh to succeed:\n${run.shown}`);
+  const inputs = remoteLog(world).filter(([, word]) => word === 'apt-get-stdin');
+  assert.is(inputs.length, 2 * NODES.length, `apt-get ran twice (update, install) on every node: ${JSON.stringify(inputs)}`);
+  for (const [host, , input] of inputs) assert.is(input, '/dev/null', `${host}: apt-get's standard input is /dev/null, not ${input}`);
+});
+
 withWorld('ntp.sh prints each node\'s output as one block: its step, date -R, "[node] check the clock", "[node] clock: ±N s"; then the summary', (world) => {
   const run = runScript(world, 'ntp.sh', { STANDIN_SLEEP: '0.2' });
   assert.is(run.status, 0, `expected ntp.sh to succeed:\n${run.shown}`);
@@ -301,7 +301,7 @@ withWorld('ntp.sh run twice: the second run finds ntp installed on every node, r
 withWorld('ntp.sh with master2 unreachable: exit 1, stderr names master2 and its step, every other node still gets ntp and its clock checked', (world) => {
   const run = runScript(world, 'ntp.sh', { STANDIN_FAIL: 'master2 ssh' });
   assert.is(run.status, 1, `expected exit status 1:\n${run.shown}`);
-  assert.match(run.stderr, /^failed:\n {2}master2: install ntp and read the clock \(exit status \d+\)$/m, `expected stderr to name master2 and the step:\n${run.shown}`);
+  assert.match(run.stderr, /^failed:\n {2}master2: install ntp and read the clock \(exit status 255\): stand-in vagrant: ssh to master2 failed \(simulated\)$/m, `expected the summary line to name master2, the step, and what the transport said:\n${run.shown}`);
   const others = NODES.filter((n) => n !== 'master2');
   const output = assertBlocks(run, NODES, ntpStep);
   for (const { host, lines } of output.blocks.filter((b) => b.host !== 'master2')) {

@@ -16,7 +16,7 @@
 //
 // On the fake machines, `sudo` runs its command as the test's user (dropping DEBIAN_FRONTEND, as sudo's env_reset
 // does; off root, it answers for root where only root could act: install -o/-g, stat's owner), `apt-get` records how
-// it was called (and, like the real one, stops at its prompt without -y) and what it installed, `dpkg-query` answers
+// it was called and on what standard input (and, like the real one, stops at its prompt without -y) and what it installed, `dpkg-query` answers
 // from that, `date` records the call and prints the date (skewed by STANDIN_SKEW_<HOST>), `ss` answers from
 // state/HOST/listening, `ip -o addr show` from state/HOST/addresses (the master's configured ip, unless a test
 // changes it), `timedatectl` records the call, and `docker` records the call and answers verify.sh's
@@ -35,6 +35,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseCluster } from '../../src/load.js';
 import { plan } from '../../src/plan.js';
 import { runCli, tempDir, writeFile } from './fixtures.js';
+import { requireTools } from './tools.js';
+import { test } from 'uvu';
 
 export const MASTERS = ['master1', 'master2', 'master3'];
 export const WORKERS = ['worker1', 'worker2'];
@@ -182,6 +184,8 @@ const APT_GET = String.raw`#!/usr/bin/env bash
 set -euo pipefail
 ${REMOTE_LOG}
 remote_log apt-get "DEBIAN_FRONTEND=${'$'}{DEBIAN_FRONTEND:-}" "$@"
+# What its standard input is: /dev/null, or the pipe that carries the rest of the remote script.
+remote_log apt-get-stdin "$(readlink /proc/self/fd/0 || echo unknown)"
 yes=no
 for arg in "$@"; do [[ $arg == -y || $arg == --yes || $arg == --assume-yes ]] && yes=yes; done
 if [[ ${'$'}{1:-} == install && $yes == no ]]; then
@@ -413,6 +417,19 @@ export function makeWorld(options: WorldOptions = {}): World {
   return world;
 }
 
+/** A uvu test with its own world, removed afterwards; skipped (loudly, or failed under CI) without bash or `tools`. */
+export function withWorld(name: string, body: (world: World) => void, options: WorldOptions & { tools?: string[] } = {}): void {
+  test(name, () => {
+    if (!requireTools(name, 'bash', ...(options.tools ?? []))) return;
+    const world = makeWorld(options);
+    try {
+      body(world);
+    } finally {
+      world.remove();
+    }
+  });
+}
+
 /** What etcdctl answers in a healthy cluster that is exactly as cluster.json says: the stand-in docker's replies. */
 function primeDocker(root: string, config: string): void {
   const loaded = parseCluster(readFileSync(config, 'utf8'), config);
@@ -433,18 +450,28 @@ export interface Run {
   shown: string;
 }
 
+/** Where and how runScript starts a script, when a test needs other than the usual. */
+export interface RunOptions {
+  /** The working directory (default: a directory that is neither out/ nor the project). */
+  cwd?: string;
+  /** The script as named on the command line, relative to cwd (default: its absolute path). */
+  invoked?: string;
+  /** PATH (default: the stand-in vagrant and ssh first, then this process's PATH). */
+  path?: string;
+}
+
 /**
  * Runs out/SCRIPT with ARGS from a directory that is neither out/ nor the project, with the stand-in vagrant and
- * ssh first on PATH.
+ * ssh first on PATH (unless `how` says otherwise).
  */
-export function runScript(world: World, script: string, env: Record<string, string> = {}, args: string[] = []): Run {
+export function runScript(world: World, script: string, env: Record<string, string> = {}, args: string[] = [], how: RunOptions = {}): Run {
   const { DEBIAN_FRONTEND: _dropped, ...inherited } = process.env;
   const started = process.hrtime.bigint();
-  const result = spawnSync(join(world.out, script), args, {
-    cwd: join(world.dir, 'elsewhere'),
+  const result = spawnSync(how.invoked ?? join(world.out, script), args, {
+    cwd: how.cwd ?? join(world.dir, 'elsewhere'),
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...inherited, ...env, PATH: `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
+    env: { ...inherited, ...env, PATH: how.path ?? `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.error) throw result.error;
