@@ -26,8 +26,9 @@ const yesNo = { values: /^(yes|no)$/i, valuesText: 'yes or no' };
  * The safe list. Timeouts, keep-alives and retries only change when ssh gives up; Compression, IdentitiesOnly,
  * LogLevel and AddressFamily change nothing about what runs or whom ssh trusts. StrictHostKeyChecking may only be
  * made stricter than ssh's default for a script (yes), or accept a host seen for the first time (accept-new), which
- * still refuses a changed key. UserKnownHostsFile may only name a known_hosts file under ~/.ssh: with accept-new,
- * ssh appends a line to it, and a line appended to a shell start-up file would run; /dev/null would accept any key.
+ * still refuses a changed key. UserKnownHostsFile may only name a file called known_hosts… (a project's own `keys/known_hosts`
+ * included): with accept-new, ssh appends a line to it, and a line appended to a shell start-up file would run;
+ * /dev/null would accept any key. No `..` (the name must be what it says) and no % or $ (ssh expands both).
  */
 export const SAFE_SSH_OPTIONS: readonly SafeOption[] = [
   { name: 'ConnectTimeout', ...count },
@@ -40,7 +41,7 @@ export const SAFE_SSH_OPTIONS: readonly SafeOption[] = [
   { name: 'LogLevel', values: /^(QUIET|FATAL|ERROR|INFO|VERBOSE|DEBUG|DEBUG1|DEBUG2|DEBUG3)$/i, valuesText: 'QUIET, FATAL, ERROR, INFO, VERBOSE or DEBUG' },
   { name: 'AddressFamily', values: /^(any|inet|inet6)$/i, valuesText: 'any, inet or inet6' },
   { name: 'StrictHostKeyChecking', values: /^(yes|accept-new)$/i, valuesText: 'yes or accept-new' },
-  { name: 'UserKnownHostsFile', values: /^~\/\.ssh\/known_hosts[A-Za-z0-9._-]*$/, valuesText: 'a file ~/.ssh/known_hosts…' },
+  { name: 'UserKnownHostsFile', values: /^(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._~\/-]*(^|\/)known_hosts[A-Za-z0-9._-]*$/, valuesText: 'a file named known_hosts…, such as ~/.ssh/known_hosts or keys/known_hosts' },
 ];
 
 /** What the options that are not harmless do, for the error message: the worst first. */

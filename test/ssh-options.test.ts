@@ -42,6 +42,9 @@ test('ssh reads option names in any case and "Option value", "Option=value" and 
     assert.equal(parseSshOption(text), { name: text.trim().split(/[\s=]/)[0]!, value: '/tmp/x' }, `${text} parses as ProxyCommand /tmp/x`);
     assert.is(unsafeReason(text), 'makes ssh run commands on this machine', `${text} is refused without the opt-in`);
   }
+  for (const text of ['UserKnownHostsFile=keys/known_hosts', 'UserKnownHostsFile=/srv/lab/known_hosts.lab']) {
+    assert.is(unsafeReason(text), undefined, `${text}: a project's own known_hosts file needs no opt-in`);
+  }
   for (const text of ['connecttimeout=5', 'CONNECTTIMEOUT=5', 'ConnectTimeout 5', 'ConnectTimeout = 5', 'StrictHostKeyChecking=ACCEPT-NEW']) {
     assert.is(unsafeReason(text), undefined, `${text} is the safe option it spells`);
   }
@@ -60,7 +63,7 @@ test('options that run a program here, switch off host-key checking or write els
   for (const value of ['no', 'off', 'ask', 'false']) {
     assert.match(unsafeReason(`StrictHostKeyChecking=${value}`) ?? '', /^switches host-key checking off/, `StrictHostKeyChecking=${value}`);
   }
-  for (const value of ['/dev/null', 'none', '~/.bashrc', '/etc/passwd', '~/.ssh/../.profile']) {
+  for (const value of ['/dev/null', 'none', '~/.bashrc', '/etc/passwd', '~/.ssh/../.profile', 'keys/known_hosts/../../.bashrc', '~/.ssh/known_hosts_%h', '${HOME}/known_hosts', 'a/known_hosts b/known_hosts']) {
     assert.match(unsafeReason(`UserKnownHostsFile=${value}`) ?? '', /^names a known-hosts file/, `UserKnownHostsFile=${value}`);
   }
   for (const text of ['ForwardAgent=yes', 'ControlPath=/tmp/x', 'SendEnv=AWS_SECRET_ACCESS_KEY', 'BatchMode=no', 'ConnectTimeout=%h']) {
