@@ -516,10 +516,14 @@ export interface WriteHooks {
 
 /** A failure while writing, told with the out/ path the user gave, never the temporary directory's. */
 function told(error: unknown, next: string, target: OutTarget): Error {
-  const e = error as NodeJS.ErrnoException;
+  const e = error as NodeJS.ErrnoException & { dest?: string };
   if (error instanceof OutRefused || !e.code) return error as Error;
-  const path = typeof e.path === 'string' ? e.path : '';
-  const where = path.startsWith(next) ? `${target.shown}/${path.slice(next.length + 1)}`.replace(/\/$/, '') : path === target.real ? `${target.shown}/` : `${target.shown}/`;
+  const inOut = (path: unknown) => {
+    if (typeof path !== 'string') return undefined;
+    for (const base of [next, target.real]) if (path.startsWith(base + sep)) return `${target.shown}/${path.slice(base.length + 1)}`;
+    return undefined;
+  };
+  const where = inOut(e.dest) ?? inOut(e.path) ?? `${target.shown}/`;
   return new Error(`could not write ${where} (${e.code}${e.syscall ? ` in ${e.syscall}` : ''}); ${target.shown}/ is unchanged.`);
 }
 
