@@ -10,26 +10,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { tree } from './support/tree.js';
 import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
 
 const RECORD = '.etcd-bootstrap.json';
 
-/** Every entry under dir (recursively), with its bytes: what "nothing lost, nothing changed" is checked against. */
-function tree(dir: string): Record<string, string> {
-  const all: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = rel ? `${rel}/${name}` : name;
-      const stat = lstatSync(join(dir, path));
-      if (stat.isDirectory()) {
-        all[`${path}/`] = 'dir';
-        walk(path);
-      } else all[path] = stat.isSymbolicLink() ? 'link' : readFileSync(join(dir, path), 'utf8');
-    }
-  };
-  if (existsSync(dir)) walk('');
-  return all;
-}
 
 function project(masters = 3) {
   const dir = tempDir('ownership');

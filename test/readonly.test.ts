@@ -8,8 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tree } from './support/tree.js';
 import { minimalCluster, tempDir, writeFile } from './support/fixtures.js';
 import { repoRoot } from './support/examples.js';
 
@@ -31,23 +32,6 @@ if (missing) {
   console.log(`\n  !!! ${notice} !!!\n`);
 }
 
-/** Everything under dir, with bytes and modes: "out/ is unchanged" is checked against it. */
-function tree(dir: string): Record<string, string> {
-  const all: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = rel ? `${rel}/${name}` : name;
-      const stat = lstatSync(join(dir, path));
-      const mode = (stat.mode & 0o7777).toString(8);
-      if (stat.isDirectory()) {
-        all[`${path}/`] = `dir ${mode}`;
-        walk(path);
-      } else all[path] = `${mode} ${readFileSync(join(dir, path), 'utf8')}`;
-    }
-  };
-  if (existsSync(dir)) walk('');
-  return all;
-}
 
 interface Run {
   code: number | null;
