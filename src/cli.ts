@@ -7,7 +7,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { formatProblem, loadClusterFile, type Problem } from './load.js';
 import { plan } from './plan.js';
 import { render } from './render.js';
-import { identityOf, lockOut, OutRefused, reachesOut, readOut, readRecord, recover, replaceOut, resolveOut, survey, withRecord, type Change, type OutTarget } from './emit.js';
+import { assertReplaceable, identityOf, lockOut, OutRefused, reachesOut, readOut, readRecord, recover, replaceOut, resolveOut, survey, withRecord, type Change, type OutTarget } from './emit.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
 
@@ -112,6 +112,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   // --check writes nothing, so it takes no lock: it must work in a read-only checkout (CI).
   const lock = values.check ? undefined : (() => {
     try {
+      assertReplaceable(target);
       return lockOut(target);
     } catch (error) {
       if (!(error instanceof OutRefused)) throw error;
@@ -125,7 +126,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
     let found: ReturnType<typeof survey>;
     let existing: ReturnType<typeof readOut>;
     try {
-      existing = readOut(target.real, outShown, identityOf(keyPath));
+      existing = readOut(target.real, outShown, identityOf(keyPath), !values.check);
       found = survey(files, existing, readRecord(existing, outShown), outShown);
     } catch (error) {
       if (!(error instanceof OutRefused)) throw error;

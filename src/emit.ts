@@ -154,16 +154,18 @@ const sameFile = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.in
  * The entries at the top of dir, by name; empty when dir does not exist. Also checks, before anything moves, that
  * the whole tree can be carried into a new out/: every entry a file, directory or symbolic link (a FIFO would block
  * a read), every file readable, every directory readable and writable (the old out/ is removed after the swap), and
- * none of them the private key (a hard link to it would be committed).
+ * none of them the private key (a hard link to it would be committed). With `forWriting` false (--check), only
+ * readability is required.
  */
-export function readOut(dir: string, outShown = dir, key?: Identity): Map<string, ExistingFile> {
+export function readOut(dir: string, outShown = dir, key?: Identity, forWriting = true): Map<string, ExistingFile> {
   const entries = new Map<string, ExistingFile>();
   if (!existsSync(dir)) return entries;
   const refuse = (path: string, why: string) => new OutRefused(`${outShown}/${path} ${why}`);
   const walk = (rel: string, top: boolean) => {
     const full = rel ? join(dir, rel) : dir;
     try {
-      accessSync(full, constants.R_OK | constants.W_OK | constants.X_OK);
+      // --check only reads: it must pass in a read-only checkout.
+      accessSync(full, constants.R_OK | constants.X_OK | (forWriting ? constants.W_OK : 0));
     } catch (error) {
       throw new OutRefused(
         `${rel ? `${outShown}/${rel}` : `${outShown}/`} is not writable (${(error as NodeJS.ErrnoException).code}): etcd-bootstrap replaces ${outShown}/ whole, carrying over what it did not write, which needs to read and remove every directory in it. Make it writable (chmod u+rwx) or move it out of ${outShown}/, and run again. ${outShown}/ is unchanged.`,
@@ -243,8 +245,7 @@ function mountPoints(): Set<string> {
  * Resolves out/ to the directory that will really be replaced, or refuses it. Usage errors (exit 2): out/ names a
  * file or a path under one, `/`, the home directory, a directory with `.git` (a repository), an ancestor of the
  * cluster file's directory, or that directory itself when it holds anything but the cluster file and what we wrote.
- * State errors (exit 1): a symbolic link to nowhere, a mount point (a directory on another file system cannot be
- * renamed into place).
+ * A state error (exit 1): a symbolic link to nowhere.
  */
 export function resolveOut(outDir: string, configPath: string, shown: string): OutTarget {
   const given = resolve(outDir);
@@ -280,11 +281,15 @@ export function resolveOut(outDir: string, configPath: string, shown: string): O
     const others = readdirSync(real).filter((name) => name !== basename(configPath) && name !== RECORD_NAME && !record?.has(name));
     if (others.length > 0) throw usage(`is the cluster file's own directory, and it holds other things (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}): ${remedy}.`);
   }
-  const stat = tryStat(real);
-  if (stat && (tryStat(dirname(real))?.dev !== stat.dev || mountPoints().has(real))) {
-    throw new OutRefused(`${shown}/ is a mount point: etcd-bootstrap replaces ${shown}/ by renaming a new directory into its place, which a mount point does not allow. Give --out a directory inside the mount, and run again. ${shown}/ is unchanged.`);
-  }
   return { real, shown };
+}
+
+/** Refuses an out/ that cannot be renamed: a mount point (of another file system, or a bind mount). */
+export function assertReplaceable(target: OutTarget): void {
+  const stat = tryStat(target.real);
+  if (stat && (tryStat(dirname(target.real))?.dev !== stat.dev || mountPoints().has(target.real))) {
+    throw new OutRefused(`${target.shown}/ is a mount point: etcd-bootstrap replaces ${target.shown}/ by renaming a new directory into its place, which a mount point does not allow. Give --out a directory inside the mount, and run again. ${target.shown}/ is unchanged.`);
+  }
 }
 
 /**
@@ -323,8 +328,9 @@ function startTime(pid: number): string | undefined {
   }
 }
 
-/** This run, as `PID-START`: the suffix of every name it creates beside out/. */
-const self = `${process.pid}-${startTime(process.pid) ?? '0'}`;
+/** A run, as `PID-START`: the suffix of every name it creates beside out/, and what its lock holds. */
+export const runName = (pid: number): string => `${pid}-${startTime(pid) ?? '0'}`;
+const self = runName(process.pid);
 
 /** Whether the run named `PID-START` (or a bare PID, from an older version) is still alive. */
 export function runAlive(run: string): boolean {
@@ -370,7 +376,7 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
  * name of our own first and linked into place, so a lock is never seen half-written. A lock whose holder is dead is
  * moved aside and removed; one whose holder is alive is waited for, up to `waitMs`, then refused naming the holder.
  */
-export function lockOut(target: OutTarget, waitMs = 10_000): Lock {
+export function lockOut(target: OutTarget, waitMs = 5_000): Lock {
   const lock = lockPath(target);
   const mine = sibling(target, 'lock');
   const deadline = Date.now() + waitMs;
@@ -410,7 +416,7 @@ export function lockOut(target: OutTarget, waitMs = 10_000): Lock {
       }
       if (runAlive(holder)) {
         if (Date.now() >= deadline) {
-          throw new OutBusy(`${target.shown}/ is being generated by another etcd-bootstrap run (pid ${holder.split('-')[0]}, lock ${lock}); waited ${Math.round(waitMs / 1000)} s. Run again when it has finished. ${target.shown}/ is unchanged.`);
+          throw new OutBusy(`${target.shown}/ is being generated by another etcd-bootstrap run (pid ${holder.split('-')[0]}, lock ${lock}); waited ${waitMs >= 1000 ? `${Math.round(waitMs / 1000)} s` : `${waitMs} ms`}. Run again when it has finished. ${target.shown}/ is unchanged.`);
         }
         sleep(20 + Math.random() * 30);
         continue;

@@ -51,7 +51,7 @@ function project() {
   mkdirSync(home);
   const config = writeFile(join(home, 'cluster.json'), JSON.stringify(minimalCluster(3), null, 2));
   const out = join(home, 'out');
-  const asNobody = (): Run => run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', process.execPath, cli, 'generate', '--config', config]);
+  const asNobody = (...extra: string[]): Run => run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', process.execPath, cli, 'generate', '--config', config, ...extra]);
   const chownAll = (path: string) => spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, path]);
   chownAll(home);
   return { ...dir, home, config, out, asNobody, chownAll };
@@ -75,8 +75,12 @@ if (!missing) {
     const p = project();
     try {
       assert.is(p.asNobody().code, 0);
-      writeFile(p.config, JSON.stringify(minimalCluster(2), null, 2));
       chmodSync(p.out, 0o555);
+      chmodSync(p.home, 0o555);
+      const check = p.asNobody('--check');
+      assert.is(check.code, 0, `--check only reads, so a read-only checkout passes it:\n${check.said}`);
+      chmodSync(p.home, 0o755);
+      writeFile(p.config, JSON.stringify(minimalCluster(2), null, 2));
       const before = tree(p.out);
       const refused = p.asNobody();
       assert.is(refused.code, 1, refused.said);
