@@ -13,7 +13,8 @@ export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR]
 
 Reads cluster.json, checks it against schema/cluster.schema.json, and writes into out/ one etcd static-pod
 manifest per master, the scripts ntp.sh, distribute.sh and verify.sh, and a README with the order to run them.
-out/ is replaced whole, and only when something changed; a file in it that etcd-bootstrap did not write is kept.
+out/ is replaced whole, and only when something changed; a file in it that etcd-bootstrap did not write is kept
+(out/.etcd-bootstrap.json records what it wrote).
 
 Options:
   --config FILE  the cluster description (default: cluster.json)
@@ -21,8 +22,9 @@ Options:
   --check        write nothing; exit 1 and list every file that would change, appear or disappear
   -h, --help     this text
 
-Exit status: 0 done (or, with --check, out/ is up to date); 1 cluster.json has errors, or out/ is stale;
-2 usage error.`;
+Exit status: 0 done (or, with --check, out/ is up to date); 1 cluster.json has errors, out/ is stale, or out/
+cannot be written safely (a file in the way, not writable, another run); 2 usage error (also an --out that is not
+an output directory).`;
 
 export interface Io {
   out: (line: string) => void;
@@ -162,7 +164,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
       return 0;
     }
     try {
-      replaceOut(target, files, found.owned, { beforeSwap: lock?.verify });
+      for (const note of replaceOut(target, files, found.owned, { beforeSwap: lock?.verify })) io.err(note);
     } catch (error) {
       io.err(`etcd-bootstrap: ${(error as Error).message}`);
       return 1;

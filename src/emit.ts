@@ -393,6 +393,7 @@ export function lockOut(target: OutTarget, waitMs = 5_000): Lock {
   } catch (error) {
     throw cannot(error);
   }
+  const ours = lstatSync(mine).ino;
   try {
     for (;;) {
       try {
@@ -411,8 +412,9 @@ export function lockOut(target: OutTarget, waitMs = 5_000): Lock {
         } finally {
           closeSync(fd);
         }
-      } catch {
-        continue; // released in between: try again
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // released in between: try again
+        throw new OutRefused(`${lock} is not a lock etcd-bootstrap took (${(error as NodeJS.ErrnoException).code}): remove it, and run again. ${target.shown}/ is unchanged.`);
       }
       if (runAlive(holder)) {
         if (Date.now() >= deadline) {
@@ -426,7 +428,6 @@ export function lockOut(target: OutTarget, waitMs = 5_000): Lock {
   } finally {
     rmSync(mine, { force: true });
   }
-  const ours = statSync(lock).ino;
   return {
     verify: () => {
       if (tryStat(lock, false)?.ino !== ours) throw new OutBusy(`${target.shown}/: another etcd-bootstrap run took the lock over; ${target.shown}/ is unchanged. Run again.`);
@@ -536,9 +537,9 @@ function told(error: unknown, next: string, target: OutTarget): Error {
 /**
  * Replace out/ with the files we write, plus every entry it holds that is not ours (files, symbolic links and
  * directories, copied as they are). Assumes `survey` found something to do and nothing in the way. On any failure
- * before the swap, out/ is untouched and the half-built directory is removed.
+ * before the swap, out/ is untouched and the half-built directory is removed. Returns notes for the user.
  */
-export function replaceOut(target: OutTarget, files: readonly RenderedFile[], owned: readonly string[], hooks: WriteHooks = {}): void {
+export function replaceOut(target: OutTarget, files: readonly RenderedFile[], owned: readonly string[], hooks: WriteHooks = {}): string[] {
   const dir = target.real;
   const next = sibling(target, 'new');
   const skip = new Set(owned.map((p) => join(dir, p)));
@@ -565,10 +566,22 @@ export function replaceOut(target: OutTarget, files: readonly RenderedFile[], ow
       rmSync(next, { recursive: true, force: true });
       throw told(error, next, target);
     }
-    renameSync(next, dir);
-    rmSync(old, { recursive: true, force: true });
+    try {
+      renameSync(next, dir);
+    } catch (error) {
+      renameSync(old, dir);
+      rmSync(next, { recursive: true, force: true });
+      throw told(error, next, target);
+    }
+    // The old out/ is only a copy now: a failure to remove it loses nothing, and the next run tries again.
+    try {
+      rmSync(old, { recursive: true, force: true, maxRetries: 2 });
+    } catch (error) {
+      return [`${target.shown}/ is written, but the previous one beside it could not be removed (${(error as NodeJS.ErrnoException).code}); the next run removes it.`];
+    }
   } else {
     renameSync(next, dir);
   }
   fsyncDirectory(dirname(dir));
+  return [];
 }
