@@ -124,7 +124,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   })();
   if (lock === null) return 1;
   try {
-    if (lock) for (const note of recover(target)) io.err(note);
+    if (lock) for (const note of [...lock.notes, ...recover(target)]) io.err(note);
     let found: ReturnType<typeof survey>;
     let existing: ReturnType<typeof readOut>;
     try {

@@ -364,6 +364,8 @@ function leftovers(target: OutTarget): { path: string; what: 'new' | 'old' | 'lo
 export class OutBusy extends OutRefused {}
 
 export interface Lock {
+  /** What taking the lock did that the user should know: a dead run's lock taken over. */
+  notes: string[];
   /** Throws when the lock is no longer ours (a stale-lock breaker took it): nothing may move then. */
   verify: () => void;
   release: () => void;
@@ -394,6 +396,7 @@ export function lockOut(target: OutTarget, waitMs = 5_000): Lock {
     throw cannot(error);
   }
   const ours = lstatSync(mine).ino;
+  const notes: string[] = [];
   try {
     for (;;) {
       try {
@@ -423,12 +426,13 @@ export function lockOut(target: OutTarget, waitMs = 5_000): Lock {
         sleep(20 + Math.random() * 30);
         continue;
       }
-      breakStale(lock, ino);
+      if (breakStale(lock, ino)) notes.push(`took over the lock on ${target.shown}/ from an earlier run (pid ${holder.split('-')[0] || '?'}) that had died holding it`);
     }
   } finally {
     rmSync(mine, { force: true });
   }
   return {
+    notes,
     verify: () => {
       if (tryStat(lock, false)?.ino !== ours) throw new OutBusy(`${target.shown}/: another etcd-bootstrap run took the lock over; ${target.shown}/ is unchanged. Run again.`);
     },
@@ -441,16 +445,18 @@ export function lockOut(target: OutTarget, waitMs = 5_000): Lock {
 /**
  * Removes the lock a dead run left, and only it. Renaming is atomic, so the stale lock is first moved to a name of
  * our own; if what moved is not the stale lock (another run broke it and took the lock in between), it is linked
- * back unless yet another lock took its place (then its holder finds out through verify() and stops).
+ * back unless yet another lock took its place (then its holder finds out through verify() and stops). Returns
+ * whether it removed the stale lock.
  */
-function breakStale(lock: string, ino: number): void {
+function breakStale(lock: string, ino: number): boolean {
   const aside = `${lock}.stale-${self}`;
   try {
     renameSync(lock, aside);
   } catch {
-    return; // already gone
+    return false; // already gone
   }
-  if (lstatSync(aside).ino !== ino) {
+  const stale = lstatSync(aside).ino === ino;
+  if (!stale) {
     try {
       linkSync(aside, lock);
     } catch {
@@ -458,6 +464,7 @@ function breakStale(lock: string, ino: number): void {
     }
   }
   rmSync(aside, { force: true });
+  return stale;
 }
 
 /**

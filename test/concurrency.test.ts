@@ -156,12 +156,13 @@ test(`${RUNS} generates at once on one out/, ${ROUNDS} rounds, random SIGKILLs: 
     // Then, round after round, how long the runs that were not killed took: runs at once take longer than one alone.
     let life = timing.ms;
 
-    const counts = { killed: 0, finishedFirst: 0, wrote: 0, upToDate: 0, busy: 0, files: 0 };
+    const counts = { killed: 0, finishedFirst: 0, wrote: 0, upToDate: 0, busy: 0, files: 0, lockTaken: 0, halfBuilt: 0, restored: 0 };
     for (let round = 1; round <= ROUNDS; round++) {
       const plan = Array.from({ length: RUNS }, () => ({
         config: Math.random() < 0.5 ? a : b,
-        // Most runs are killed (a killed run costs less), at any moment from spawning to a little after runs end.
-        killAfter: Math.random() < 0.6 ? Math.round(Math.random() * life * 1.5) : undefined,
+        // Most runs are killed (a killed run costs less): half of those at any moment of a run's life, half in its
+        // last part, where it holds the lock, builds the new out/ and swaps it in.
+        killAfter: Math.random() < 0.7 ? Math.round(life * (Math.random() < 0.5 ? Math.random() * 1.3 : 0.6 + Math.random() * 0.6)) : undefined,
       }));
       const children = await Promise.all(plan.map((p) => generateChild(p.config, out, p.killAfter)));
       const shown = (i: number) => `round ${round}, run ${i + 1} (${plan[i]!.config === a ? 'a' : 'b'}.json${plan[i]!.killAfter === undefined ? '' : `, kill at ${plan[i]!.killAfter} ms`}) exit ${children[i]!.code} signal ${children[i]!.signal}:\n${children[i]!.output}`;
@@ -187,6 +188,12 @@ test(`${RUNS} generates at once on one out/, ${ROUNDS} rounds, random SIGKILLs: 
       // The next run, as a person would start it: it clears what dead runs left and writes a.json's out/.
       const next = runCli(['generate', '--config', a, '--out', out]);
       assert.is(next.code, 0, `round ${round}: the next run failed:\n${next.err.join('\n')}`);
+      // What the runs that lived found a dead run had left: proof that kills landed inside the critical steps.
+      for (const said of [...children.map((c) => (c.signal ? '' : c.output)), next.err.join('\n')]) {
+        counts.lockTaken += (said.match(/took over the lock/g) ?? []).length;
+        counts.halfBuilt += (said.match(/removed a half-built copy/g) ?? []).length;
+        counts.restored += (said.match(/^restored /gm) ?? []).length;
+      }
       const now = tree(out);
       const missing = Object.keys(expected).filter((p) => now[p] === undefined);
       const differing = Object.keys(expected).filter((p) => now[p] !== undefined && now[p] !== expected[p]);
@@ -197,10 +204,11 @@ test(`${RUNS} generates at once on one out/, ${ROUNDS} rounds, random SIGKILLs: 
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
-      `  concurrency: ${ROUNDS} rounds × ${RUNS} runs in ${seconds} s (one run alone ~${Math.round(timing.ms)} ms, among ${RUNS} ~${Math.round(life)} ms): ${counts.killed} killed, ${counts.finishedFirst} finished before their kill, ${counts.wrote} wrote out/, ${counts.upToDate} found it up to date, ${counts.busy} refused as busy; ${counts.files} entries counted (${handPlaced.length} placed by hand each round), none lost, no debris`,
+      `  concurrency: ${ROUNDS} rounds × ${RUNS} runs in ${seconds} s (one run alone ~${Math.round(timing.ms)} ms, among ${RUNS} ~${Math.round(life)} ms): ${counts.killed} killed, ${counts.finishedFirst} finished before their kill, ${counts.wrote} wrote out/, ${counts.upToDate} found it up to date, ${counts.busy} refused as busy; ${counts.files} entries counted (${handPlaced.length} placed by hand each round), none lost, no debris; later runs took over ${counts.lockTaken} locks of dead runs, removed ${counts.halfBuilt} half-built out/, put back ${counts.restored} out/ left moved aside`,
     );
     assert.ok(counts.killed >= ROUNDS, `expected at least one kill a round on average, got ${counts.killed}`);
     assert.ok(counts.wrote >= ROUNDS, `expected runs that really replaced out/, got ${counts.wrote}`);
+    assert.ok(counts.lockTaken > 0 && counts.halfBuilt > 0, 'expected some kills to land while the lock was held and a new out/ was being built');
   } finally {
     dir.remove();
   }
