@@ -7,13 +7,14 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { formatProblem, loadClusterFile, type Problem } from './load.js';
 import { plan } from './plan.js';
 import { render } from './render.js';
-import { changes, foreignFiles, readOut, recover, replaceOut, UnsupportedEntry, type Change } from './emit.js';
+import { assertReplaceable, identityOf, lockOut, OutRefused, reachesOut, readOut, readRecord, recover, replaceOut, resolveOut, survey, withRecord, type Change, type OutTarget } from './emit.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
 
 Reads cluster.json, checks it against schema/cluster.schema.json, and writes into out/ one etcd static-pod
 manifest per master, the scripts ntp.sh, distribute.sh and verify.sh, and a README with the order to run them.
-out/ is replaced whole, and only when something changed; a file in it that etcd-bootstrap did not write is kept.
+out/ is replaced whole, and only when something changed; a file in it that etcd-bootstrap did not write is kept
+(out/.etcd-bootstrap.json records what it wrote).
 
 Options:
   --config FILE  the cluster description (default: cluster.json)
@@ -21,8 +22,9 @@ Options:
   --check        write nothing; exit 1 and list every file that would change, appear or disappear
   -h, --help     this text
 
-Exit status: 0 done (or, with --check, out/ is up to date); 1 cluster.json has errors, or out/ is stale;
-2 usage error.`;
+Exit status: 0 done (or, with --check, out/ is up to date); 1 cluster.json has errors, out/ is stale, or out/
+cannot be written safely (a file in the way, not writable, another run); 2 usage error (also an --out that is not
+an output directory).`;
 
 export interface Io {
   out: (line: string) => void;
@@ -76,6 +78,15 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   const outDir = resolve(values.out ?? resolve(configDir, 'out'));
   const outShown = shown(outDir);
 
+  let target: OutTarget;
+  try {
+    target = resolveOut(outDir, configPath, outShown);
+  } catch (error) {
+    if (!(error instanceof OutRefused)) throw error;
+    io.err(`etcd-bootstrap: ${error.message}`);
+    return error.usage ? 2 : 1;
+  }
+
   const loaded = loadClusterFile(configShown);
   const report = (problems: Problem[]) => problems.forEach((p) => io.err(formatProblem(p)));
   if (!loaded.ok) {
@@ -87,7 +98,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   report(loaded.warnings);
 
   const keyPath = resolve(configDir, loaded.cluster.tls.key);
-  if (keyPath === outDir || keyPath.startsWith(outDir + sep)) {
+  if (reachesOut(keyPath, target)) {
     io.err(`${configShown}  /tls/key  points into ${outShown}/, which is committed: keep the private key outside it. ${outShown}/ is unchanged.`);
     return 1;
   }
@@ -98,43 +109,75 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
     configDirFromOut: toPosix(relative(outDir, configDir)) || '.',
     outDirFromConfig: toPosix(relative(configDir, outDir)) || '.',
   });
-  const rendered = render(thePlan);
+  const files = withRecord(render(thePlan));
 
-  if (!values.check) for (const note of recover(outDir)) io.err(note);
-  let existing: ReturnType<typeof readOut>;
+  // --check writes nothing, so it takes no lock: it must work in a read-only checkout (CI).
+  const lock = values.check ? undefined : (() => {
+    try {
+      assertReplaceable(target);
+      return lockOut(target);
+    } catch (error) {
+      if (!(error instanceof OutRefused)) throw error;
+      io.err(`etcd-bootstrap: ${error.message}`);
+      return null;
+    }
+  })();
+  if (lock === null) return 1;
   try {
-    existing = readOut(outDir);
-  } catch (error) {
-    if (!(error instanceof UnsupportedEntry)) throw error;
-    io.err(`${error.message}. ${outShown}/ is unchanged.`);
-    return 1;
-  }
-  const pending = changes(rendered, existing);
-  for (const path of foreignFiles(rendered, existing)) {
-    io.err(`warning: ${outShown}/${path} was not written by etcd-bootstrap (no generated header); it is kept, not deleted.`);
-  }
+    if (lock) for (const note of [...lock.notes, ...recover(target)]) io.err(note);
+    let found: ReturnType<typeof survey>;
+    let existing: ReturnType<typeof readOut>;
+    try {
+      existing = readOut(target.real, outShown, identityOf(keyPath), !values.check);
+      found = survey(files, existing, readRecord(existing, outShown), outShown);
+    } catch (error) {
+      if (!(error instanceof OutRefused)) throw error;
+      io.err(`etcd-bootstrap: ${error.message}`);
+      return 1;
+    }
+    for (const path of found.foreign) {
+      const named = existing.get(path)?.kind === 'directory' ? `${path}/` : path;
+      io.err(`warning: ${outShown}/${named} was not written by etcd-bootstrap; it is kept, not deleted.`);
+    }
+    for (const path of found.disowned) {
+      io.err(`warning: ${outShown}/${path} was changed by hand since etcd-bootstrap wrote it, and is no longer generated; it is kept, not deleted.`);
+    }
+    if (found.refused.length > 0) {
+      found.refused.forEach((line) => io.err(line));
+      io.err(`${outShown}/ is unchanged: ${found.refused.length} file${found.refused.length === 1 ? '' : 's'} in the way.`);
+      return 1;
+    }
+    const pending = found.pending;
 
-  if (values.check) {
+    if (values.check) {
+      if (pending.length === 0) {
+        io.out(`${outShown}/ is up to date with ${configShown}.`);
+        return 0;
+      }
+      pending.forEach((change) => io.err(describeChange(outShown, change)));
+      const again = ['npm run generate', ...(values.config || values.out ? ['--'] : []), ...(values.config ? ['--config', values.config] : []), ...(values.out ? ['--out', values.out] : [])];
+      io.err(`${outShown}/ is stale (${pending.length} file${pending.length === 1 ? '' : 's'}): run ${again.join(' ')}`);
+      return 1;
+    }
     if (pending.length === 0) {
-      io.out(`${outShown}/ is up to date with ${configShown}.`);
+      io.out(`${outShown}/ is up to date with ${configShown}; nothing written.`);
       return 0;
     }
-    pending.forEach((change) => io.err(describeChange(outShown, change)));
-    const again = ['npm run generate', ...(values.config || values.out ? ['--'] : []), ...(values.config ? ['--config', values.config] : []), ...(values.out ? ['--out', values.out] : [])];
-    io.err(`${outShown}/ is stale (${pending.length} file${pending.length === 1 ? '' : 's'}): run ${again.join(' ')}`);
-    return 1;
-  }
-  if (pending.length === 0) {
-    io.out(`${outShown}/ is up to date with ${configShown}; nothing written.`);
+    try {
+      for (const note of replaceOut(target, files, found.owned, { beforeSwap: lock?.verify })) io.err(note);
+    } catch (error) {
+      io.err(`etcd-bootstrap: ${(error as Error).message}`);
+      return 1;
+    }
+    const counts = (['new', 'changed', 'mode', 'removed'] as const)
+      .map((kind) => [kind, pending.filter((c) => c.kind === kind).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${n} ${kind === 'mode' ? 'mode changed' : kind}`);
+    io.out(`wrote ${outShown}/ from ${configShown}: ${counts.join(', ')}.`);
     return 0;
+  } finally {
+    lock?.release();
   }
-  replaceOut(outDir, rendered, existing);
-  const counts = (['new', 'changed', 'mode', 'removed'] as const)
-    .map((kind) => [kind, pending.filter((c) => c.kind === kind).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `${n} ${kind === 'mode' ? 'mode changed' : kind}`);
-  io.out(`wrote ${outShown}/ from ${configShown}: ${counts.join(', ')}.`);
-  return 0;
 }
 
 // Run only as the program, not when a test imports main().

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { recover } from '../src/emit.js';
+import { lockOut, recover, resolveOut } from '../src/emit.js';
 import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
 import { repoRoot } from './support/examples.js';
 
@@ -57,7 +57,7 @@ function bigCluster(variant: 'old' | 'new', masters: number): object {
 const NOTES = 'NOTES.txt';
 const notes = 'Written by hand: not generated, so every run keeps it.\n';
 
-const debrisIn = (dir: string) => readdirSync(dir).filter((name) => /^\.out\.(new|old)-/.test(name)).sort();
+const debrisIn = (dir: string) => readdirSync(dir).filter((name) => /^\.out\.(new-|old-|lock)/.test(name)).sort();
 
 interface Kill {
   /** What set the kill off: "N ms" after spawning, or the appearance of a directory beside out/. */
@@ -197,9 +197,13 @@ test('generate killed (SIGKILL) at 30 moments: after recover(), out/ is exactly 
       else if (outIs === 'old') [phase, detail] = ['before', debris.length ? 'while writing the new out/ beside it' : 'before writing anything'];
       else [phase, detail] = ['after', `after the swap (out/ is ${outIs})`];
 
-      const recovered = recover(out);
+      // What the next run does first: take the lock (breaking the dead run's), recover, and let go.
+      const target = resolveOut(out, config, 'out');
+      const lock = lockOut(target);
+      const recovered = recover(target);
+      lock.release();
       const shown = `${at}; landed ${phase} the swap: ${detail}; out/ was ${outIs}, debris ${JSON.stringify(debris)}\nrecover() said: ${JSON.stringify(recovered)}\nthe child (exit ${child.code}, signal ${child.signal}) printed:\n${child.output}`;
-      assert.equal(debrisIn(project), [], `${shown}\nexpected no .out.new-* or .out.old-* after recover()`);
+      assert.equal(debrisIn(project), [], `${shown}\nexpected no .out.new-*, .out.old-* or .out.lock* after recover()`);
       assert.equal(readdirSync(project).sort(), ['cluster.json', 'out'], `${shown}\nexpected the project to hold cluster.json and out/ only`);
       const now = snapshot(out);
       const result = same(now, OLD) ? 'old' : same(now, NEW) ? 'new' : undefined;
@@ -221,15 +225,16 @@ test('generate killed (SIGKILL) at 30 moments: after recover(), out/ is exactly 
   }
 });
 
-test('a file in out/ without the generated header is named by --check and by generate, and no run deletes it', () => {
+test('a file in out/ that etcd-bootstrap did not write, or wrote and someone edited, is named by --check and by generate, and no run overwrites or deletes it', () => {
   const dir = tempDir('foreign');
   try {
     const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify(minimalCluster(3), null, 2));
     const out = join(dir.path, 'out');
     const generate = (...extra: string[]) => runCli(['generate', '--config', config, ...extra]);
     assert.is(generate().code, 0);
+    const generatedManifest = readFileSync(join(out, 'master3-etcd.manifest'));
     // The user's files: beside the generated ones, in a directory of their own, with their own mode, and one that
-    // took the name of a manifest the next cluster.json no longer produces (it has no header, so it is the user's).
+    // a manifest etcd-bootstrap wrote, edited by hand.
     const mine: Record<string, { content: string; mode: number }> = {
       'NOTES.txt': { content: 'mine\n', mode: 0o644 },
       'local/hosts.txt': { content: '192.168.56.11 master1\n', mode: 0o600 },
@@ -253,38 +258,49 @@ test('a file in out/ without the generated header is named by --check and by gen
     };
     const assertNamed = (run: { err: string[] }, paths: string[], when: string) => {
       const said = run.err.join('\n');
-      for (const path of paths) {
+      // A directory of the user's is named as a whole.
+      for (const path of new Set(paths.map((p) => p.replace(/\/.*/, '/')))) {
         assert.ok(said.includes(`out/${path} was not written by etcd-bootstrap`), `${when}: expected stderr to name out/${path} as not written by etcd-bootstrap:\n${said}`);
       }
     };
 
-    // --check, with out/ otherwise up to date: each is named, the check passes (they are no reason to regenerate).
+    // --check, with out/ otherwise up to date: each is named; the hand-edited manifest is in the way (the record says
+    // what etcd-bootstrap wrote there, and it no longer matches), so the check fails and names the remedy.
+    const refusal = /out\/master3-etcd\.manifest was changed since etcd-bootstrap wrote it, and etcd-bootstrap would overwrite it: move it away, or restore it \(git checkout -- .*out\/master3-etcd\.manifest\)/;
     const check = generate('--check');
     assertNamed(check, theirs, '--check');
-    assert.match(check.err.join('\n'), /out\/master3-etcd\.manifest {2}would change/, `--check reports the hand-edited manifest:\n${check.err.join('\n')}`);
-    assert.is(check.code, 1, 'the hand-edited manifest makes out/ stale');
-    assertKept('after --check', theirs);
+    assert.match(check.err.join('\n'), refusal, `--check names the hand-edited manifest and the remedy:\n${check.err.join('\n')}`);
+    assert.is(check.code, 1, 'the hand-edited manifest fails the check');
+    assertKept('after --check', Object.keys(mine));
 
-    // generate on an unchanged cluster.json: each is named and kept; the hand-edited manifest is generated again.
+    // generate refuses to overwrite the hand-edited manifest, and writes nothing at all.
+    const refused = generate();
+    assert.is(refused.code, 1, refused.err.join('\n'));
+    assert.match(refused.err.join('\n'), refusal);
+    assert.match(refused.err.join('\n'), /out\/ is unchanged: 1 file in the way/);
+    assertKept('after a refused generate', Object.keys(mine));
+
+    // Restored (what `git checkout` does): the manifest is ours again, and generate passes with the user's files kept.
+    writeFileSync(join(out, 'master3-etcd.manifest'), generatedManifest);
     const again = generate();
     assert.is(again.code, 0, again.err.join('\n'));
     assertNamed(again, theirs, 'generate');
     assertKept('after generate', theirs);
     assert.is(generate('--check').code, 0, 'after generate, --check passes with the user\'s files still there');
-    assertNamed(generate('--check'), theirs, '--check again');
 
-    // A cluster.json with 2 masters: master3-etcd.manifest is no longer generated. Replaced by the user's own again
-    // (no header), it is theirs: kept and named, as the other files are.
+    // A cluster.json with 2 masters: master3-etcd.manifest is no longer generated. Edited by hand again, it is the
+    // user's now: kept and named, never removed.
     writeFileSync(join(out, 'master3-etcd.manifest'), mine['master3-etcd.manifest']!.content);
     writeFile(config, JSON.stringify(minimalCluster(2), null, 2));
     const check2 = generate('--check');
-    assertNamed(check2, [...theirs, 'master3-etcd.manifest'], '--check with 2 masters');
+    assertNamed(check2, theirs, '--check with 2 masters');
+    assert.match(check2.err.join('\n'), /out\/master3-etcd\.manifest was changed by hand since etcd-bootstrap wrote it, and is no longer generated; it is kept/);
     assert.not.match(check2.err.join('\n'), /master3-etcd\.manifest {2}would disappear/, `--check does not plan to remove the user's master3-etcd.manifest:\n${check2.err.join('\n')}`);
     assertKept('after --check with 2 masters', Object.keys(mine));
     const fewer = generate();
     assert.is(fewer.code, 0, fewer.err.join('\n'));
-    assertNamed(fewer, [...theirs, 'master3-etcd.manifest'], 'generate with 2 masters');
     assertKept('after generate with 2 masters', Object.keys(mine));
+    assertNamed(generate(), [...theirs, 'master3-etcd.manifest'], 'generate with 2 masters, once more');
   } finally {
     dir.remove();
   }
