@@ -49,7 +49,7 @@ export function formatProblem(problem: Problem): string {
 /** The largest cluster.json read: a real one is a few KiB even with thousands of workers. */
 export const maxInputBytes = 1024 * 1024;
 
-/** The deepest nesting of objects and arrays allowed: a cluster.json needs five levels. */
+/** The deepest nesting of objects and arrays allowed: a cluster.json needs three levels (/etcd/localListener). */
 export const maxDepth = 64;
 
 /** Read and load a cluster file. `file` is used as given in every message. */
