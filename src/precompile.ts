@@ -5,6 +5,7 @@
 // schema or this file has changed since: a stale artifact is never used.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { Ajv2020, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import Handlebars from 'handlebars';
@@ -30,7 +31,10 @@ const standaloneCode = (standaloneModule as unknown as { default: (ajv: Ajv2020,
 export function validatorSource(): string {
   const ajv = new Ajv2020({ ...ajvOptions, code: { source: true } });
   ajv.addVocabulary([...annotationKeywords]);
-  return standaloneCode(ajv, ajv.compile(readSchema()));
+  // The standalone code require()s ajv's small runtime helpers by package name; resolved here, at build time, to
+  // absolute paths, so that a run skips Node's search through node_modules and ajv's package.json.
+  const resolveHere = createRequire(import.meta.url).resolve;
+  return standaloneCode(ajv, ajv.compile(readSchema())).replace(/require\("(ajv\/dist\/runtime\/[\w/]+)"\)/g, (_, spec: string) => `require(${JSON.stringify(resolveHere(spec))})`);
 }
 
 function sortedGlob(pattern: string, dir: string): string[] {
