@@ -48,18 +48,9 @@ function writeLine(fd: number, line: string): void {
   }
 }
 
-/**
- * An argument as the operator would type it into bash: `shellWord`'s quoting, or bash's $'…' when it holds a
- * character a terminal should not receive raw (then shown as an escape bash decodes back).
- */
-export function commandWord(value: string): string {
-  if (terminalSafe(value) === value) return shellWord(value);
-  return `$'${terminalSafe(value.replace(/[\\']/g, '\\$&'))}'`;
-}
-
 /** `--config FILE` as words for a command line; `--config=FILE` when FILE starts with '-' (else it reads as an option). */
 function optionWords(name: string, value: string): string[] {
-  return value.startsWith('-') ? [commandWord(`--${name}=${value}`)] : [`--${name}`, commandWord(value)];
+  return value.startsWith('-') ? [shellWord(`--${name}=${value}`)] : [`--${name}`, shellWord(value)];
 }
 
 /** Paths in messages: relative to the working directory when inside it, as a person would type them. */

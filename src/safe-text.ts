@@ -17,6 +17,7 @@
 const unsafe = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const utf8 = new TextEncoder();
 
 function escaped(character: string): string {
   return named[character] ?? `\\u${(character.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
@@ -36,6 +37,25 @@ export function commentSafe(text: string): string {
   return terminalSafe(text)
     .replace(/--(!?)>/g, '--$1\\u003e')
     .replace(/`/g, '\\u0060');
+}
+
+/** Whether text holds a character that terminalSafe would escape. */
+export function hasUnsafeCharacter(text: string): boolean {
+  unsafe.lastIndex = 0;
+  const found = unsafe.test(text);
+  unsafe.lastIndex = 0;
+  return found;
+}
+
+/**
+ * One bash word that reads back as exactly `text` and shows no control character raw: bash's $'…', with each such
+ * character as the \xHH escapes of its UTF-8 bytes. Not \uHHHH: bash turns that into bytes through the locale, and
+ * under LC_ALL=C it would not give back the same path.
+ */
+export function bashEscapedWord(text: string): string {
+  const bytes = (character: string) =>
+    named[character] ?? [...utf8.encode(character)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+  return `$'${text.replace(/[\\']/g, '\\$&').replace(unsafe, bytes)}'`;
 }
 
 /** Lines for a terminal: each line made safe, the line breaks between them kept (a message may span lines). */
