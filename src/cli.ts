@@ -167,8 +167,6 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   return 0;
 }
 
-// Run only as the program, not when a test imports main().
-// npx runs us through a symlink in node_modules/.bin, so compare real paths.
 /** main() as a program runs it: an unexpected failure is a message and exit status 1, not a stack trace. */
 export function run(argv: readonly string[]): number {
   try {
@@ -179,5 +177,7 @@ export function run(argv: readonly string[]): number {
   }
 }
 
+// Run only as the program, not when a test imports main() or scripts/generate.mjs imports run().
+// npx runs us through a symlink in node_modules/.bin, so compare real paths.
 const invokedAs = process.argv[1] ? realpathSync(resolve(process.argv[1])) : '';
 if (invokedAs && fileURLToPath(import.meta.url) === invokedAs) process.exitCode = run(process.argv.slice(2));
