@@ -1,6 +1,5 @@
 // The precompiled validator and templates that src/precompile.ts builds, loaded at run time, and rebuilt first
 // when they are older than their sources. Light on purpose: it loads neither ajv's compiler nor Handlebars'.
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
@@ -30,6 +29,8 @@ function filesBelow(dir: string): string[] {
 
 /** A hash of everything the artifacts are made from: the schema, every template, and the precompiler itself. */
 export function sourceHash(): string {
+  // Required on first use: a run that trusts the build (scripts/generate.mjs) never hashes.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256');
   const root = join(templatesDir, '..');
   for (const file of [schemaPath, precompilerPath, ...filesBelow(templatesDir)]) {
@@ -50,6 +51,15 @@ export function artifactsFresh(hash = sourceHash()): boolean {
 }
 
 let loaded: { validate: ValidateFunction; templates: TemplateSpecs } | undefined;
+let trusted = false;
+
+/**
+ * Skip the hash of the templates and schema: for scripts/generate.mjs, which has just checked that the whole of
+ * dist/ (these artifacts included) was built from the sources as they are now.
+ */
+export function trustBuiltArtifacts(): void {
+  trusted = true;
+}
 
 /**
  * The validator and the template specs, rebuilt first if a template or the schema changed since the last build.
@@ -58,7 +68,7 @@ let loaded: { validate: ValidateFunction; templates: TemplateSpecs } | undefined
 export function artifacts(): { validate: ValidateFunction; templates: TemplateSpecs } {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);
-  if (!artifactsFresh()) {
+  if (!trusted && !artifactsFresh()) {
     // Required here, not imported at the top: a run with fresh artifacts never needs it, and loading it costs time.
     const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
     const build = spawnSync(process.execPath, [buildScript], { encoding: 'utf8' });

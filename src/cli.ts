@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The command line: arguments → load → plan → render → emit, exit codes, and messages for a person.
-import { realpathSync } from 'node:fs';
+import { realpathSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { formatProblem, loadClusterFile, type Problem } from './load.js';
 import { plan } from './plan.js';
-import { render } from './render.js';
+import { render, shellWord } from './render.js';
+import { terminalLines, terminalSafe } from './safe-text.js';
 import { assertReplaceable, identityOf, lockOut, OutRefused, reachesOut, readOut, readRecord, recover, replaceOut, resolveOut, survey, withRecord, type Change, type OutTarget } from './emit.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
@@ -31,7 +32,28 @@ export interface Io {
   err: (line: string) => void;
 }
 
-const consoleIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+// A path or a value quoted in a message may hold anything; a terminal must never receive it as control characters.
+// Written with writeSync, not process.stdout: creating those streams loads Node's stream machinery, a good part of
+// a clean run's cost; and a message written before exit is never lost.
+const consoleIo: Io = { out: (l) => writeLine(1, terminalLines(l)), err: (l) => writeLine(2, terminalLines(l)) };
+
+function writeLine(fd: number, line: string): void {
+  let rest = Buffer.from(`${line}\n`);
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (error) {
+      // A non-blocking pipe that is full: wait for the reader rather than drop the message.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
+/** `--config FILE` as words for a command line; `--config=FILE` when FILE starts with '-' (else it reads as an option). */
+function optionWords(name: string, value: string): string[] {
+  return value.startsWith('-') ? [shellWord(`--${name}=${value}`)] : [`--${name}`, shellWord(value)];
+}
 
 /** Paths in messages: relative to the working directory when inside it, as a person would type them. */
 function shown(path: string): string {
@@ -71,12 +93,20 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
     io.err(`etcd-bootstrap: ${command === undefined ? 'no command given' : `unknown command ${[command, ...rest].join(' ')}`}\n\n${usage}`);
     return 2;
   }
+  // `--config ''` and `--config=` (an unset variable, often) name no file: a mistake in the command, not in a file.
+  for (const option of ['config', 'out'] as const) {
+    if (values[option] === '') {
+      io.err(`etcd-bootstrap: --${option} needs a ${option === 'config' ? 'file' : 'directory'} name, and was given an empty one\n\n${usage}`);
+      return 2;
+    }
+  }
 
   const configPath = resolve(values.config ?? 'cluster.json');
-  const configShown = values.config ?? 'cluster.json';
+  // As messages show them: a line break or escape sequence in a path stays visible as an escape.
+  const configShown = terminalSafe(values.config ?? 'cluster.json');
   const configDir = dirname(configPath);
   const outDir = resolve(values.out ?? resolve(configDir, 'out'));
-  const outShown = shown(outDir);
+  const outShown = terminalSafe(shown(outDir));
 
   let target: OutTarget;
   try {
@@ -87,7 +117,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
     return error.usage ? 2 : 1;
   }
 
-  const loaded = loadClusterFile(configShown);
+  const loaded = loadClusterFile(values.config ?? 'cluster.json');
   const report = (problems: Problem[]) => problems.forEach((p) => io.err(formatProblem(p)));
   if (!loaded.ok) {
     report(loaded.problems);
@@ -155,7 +185,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
         return 0;
       }
       pending.forEach((change) => io.err(describeChange(outShown, change)));
-      const again = ['npm run generate', ...(values.config || values.out ? ['--'] : []), ...(values.config ? ['--config', values.config] : []), ...(values.out ? ['--out', values.out] : [])];
+      const again = ['npm run generate', ...(values.config || values.out ? ['--'] : []), ...(values.config ? optionWords('config', values.config) : []), ...(values.out ? optionWords('out', values.out) : [])];
       io.err(`${outShown}/ is stale (${pending.length} file${pending.length === 1 ? '' : 's'}): run ${again.join(' ')}`);
       return 1;
     }
@@ -180,14 +210,17 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   }
 }
 
-// Run only as the program, not when a test imports main().
-// npx runs us through a symlink in node_modules/.bin, so compare real paths.
-const invokedAs = process.argv[1] ? realpathSync(resolve(process.argv[1])) : '';
-if (invokedAs && fileURLToPath(import.meta.url) === invokedAs) {
+/** main() as a program runs it: an unexpected failure is a message and exit status 1, not a stack trace. */
+export function run(argv: readonly string[]): number {
   try {
-    process.exitCode = main(process.argv.slice(2));
+    return main(argv);
   } catch (error) {
-    process.stderr.write(`etcd-bootstrap: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    consoleIo.err(`etcd-bootstrap: ${(error as Error).message}`);
+    return 1;
   }
 }
+
+// Run only as the program, not when a test imports main() or scripts/generate.mjs imports run().
+// npx runs us through a symlink in node_modules/.bin, so compare real paths.
+const invokedAs = process.argv[1] ? realpathSync(resolve(process.argv[1])) : '';
+if (invokedAs && fileURLToPath(import.meta.url) === invokedAs) process.exitCode = run(process.argv.slice(2));

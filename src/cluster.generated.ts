@@ -21,11 +21,12 @@ export interface Cluster {
  */
 $schema?: string
 /**
- * The Kubernetes masters. Each runs one etcd member as a static pod. etcd advises an odd number, at most seven.
+ * The Kubernetes masters. Each runs one etcd member as a static pod. etcd advises an odd number, at most seven; more than 15 are refused (every write waits for a majority, and every manifest lists every member).
  * 
  * @minItems 1
+ * @maxItems 15
  */
-masters: [Master, ...(Master)[]]
+masters: [Master]|[Master, Master]|[Master, Master, Master]|[Master, Master, Master, Master]|[Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master]|[Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master, Master]
 /**
  * The Kubernetes workers. They run no etcd; they only get time sync (ntp.sh).
  */

@@ -2,14 +2,15 @@
 //
 // The happy path is JSON.parse and one ajv pass. Positions (line:column) are only worked out when there is
 // something to report, by re-reading the text with momoa, which keeps them.
-import { isIP } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { Cluster, Master } from './cluster.generated.js';
 import type { JsonSchema } from './schema.js';
 import { artifacts } from './artifacts.js';
 import { unsafeReason } from './ssh-options.js';
+import { canonicalIp, ipVersion, isLoopback, memberAddressProblem } from './address.js';
+import { terminalSafe } from './safe-text.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -41,18 +42,58 @@ export interface Finding {
 /** `cluster.json:14:13  /masters/1/ip  must be an IPv4 or IPv6 address` */
 export function formatProblem(problem: Problem): string {
   const prefix = problem.severity === 'warning' ? 'warning: ' : '';
-  return `${problem.file}:${problem.line}:${problem.column}  ${problem.pointer || '/'}  ${prefix}${problem.message}`;
+  // The file name comes from the command line and the message may quote cluster.json: neither may reach a terminal
+  // as control characters.
+  return terminalSafe(`${problem.file}:${problem.line}:${problem.column}  ${problem.pointer || '/'}  ${prefix}${problem.message}`);
 }
+
+/** The largest cluster.json read: a real one is a few KiB even with thousands of workers. */
+export const maxInputBytes = 1024 * 1024;
+
+/** The deepest nesting of objects and arrays allowed: a cluster.json needs three levels (/etcd/localListener). */
+export const maxDepth = 64;
 
 /** Read and load a cluster file. `file` is used as given in every message. */
 export function loadClusterFile(file: string): LoadResult {
-  let text: string;
+  const problem = (message: string): LoadResult => ({ ok: false, problems: [{ severity: 'error', file, line: 1, column: 1, pointer: '', message }] });
+  let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, for ever. A regular file ignores it.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) return problem('is a directory, not a file');
+    if (!stat.isFile()) return problem('is not a regular file (a device, pipe or socket): give the path of a JSON file');
+    if (stat.size > maxInputBytes) return problem(`is ${stat.size} bytes; a cluster description is at most ${maxInputBytes} bytes (1 MiB)`);
+    // Read one byte more than allowed, in case the file grew since fstat.
+    bytes = Buffer.alloc(Math.min(stat.size, maxInputBytes) + 1);
+    let length = 0;
+    for (let n; length < bytes.length && (n = readSync(fd, bytes, length, bytes.length - length, null)) > 0; ) length += n;
+    if (length > maxInputBytes) return problem(`is more than ${maxInputBytes} bytes; a cluster description is at most 1 MiB`);
+    bytes = bytes.subarray(0, length);
   } catch (error) {
-    return { ok: false, problems: [{ severity: 'error', file, line: 1, column: 1, pointer: '', message: unreadable(error as NodeJS.ErrnoException) }] };
+    return problem(unreadable(error as NodeJS.ErrnoException));
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return parseCluster(text, file);
+  const encoding = otherEncoding(bytes);
+  if (encoding) return problem(`is encoded as ${encoding}, not UTF-8: save it as UTF-8`);
+  return parseCluster(bytes.toString('utf8'), file);
+}
+
+/**
+ * UTF-16 or UTF-32 text (Windows editors save "Unicode" as UTF-16), told by its byte-order mark or, without one, by
+ * the zero bytes that every ASCII character brings. Read as UTF-8 it is a stream of NULs and not JSON.
+ */
+function otherEncoding(bytes: Buffer): string | undefined {
+  const [a, b, c, d] = bytes;
+  if ((a === 0xff && b === 0xfe && c === 0 && d === 0) || (a === 0 && b === 0 && c === 0xfe && d === 0xff)) return 'UTF-32';
+  if ((a === 0xff && b === 0xfe) || (a === 0xfe && b === 0xff)) return 'UTF-16';
+  const head = bytes.subarray(0, 64);
+  let zeros = 0;
+  for (const byte of head) if (byte === 0) zeros++;
+  if (head.length >= 2 && zeros * 4 >= head.length) return zeros * 4 >= head.length * 3 - 4 ? 'UTF-32' : 'UTF-16';
+  return undefined;
 }
 
 function unreadable(error: NodeJS.ErrnoException): string {
@@ -80,11 +121,15 @@ export function parseCluster(text: string, file: string): LoadResult {
   const bomWarning: Problem[] = bom
     ? [{ severity: 'warning', file, line: 1, column: 1, pointer: '', message: 'starts with a byte-order mark, which JSON does not allow; it is ignored (save the file as UTF-8 without BOM)' }]
     : [];
+  // Before anything recursive reads it (the syntax-error finder, the position finder): 200,000 '[' would exhaust
+  // the stack, with no location in the message.
+  const deep = tooDeep(body, file);
+  if (deep) return { ok: false, problems: [...bomWarning, deep] };
   let document: unknown;
   try {
     document = JSON.parse(body);
   } catch {
-    return { ok: false, problems: [syntaxProblem(body, file)] };
+    return { ok: false, problems: [...bomWarning, syntaxProblem(body, file)] };
   }
   // JSON.parse keeps the last of two equal keys without a word; a reviewer reading the first would be misled.
   const duplicates = duplicateKeys(body, file);
@@ -114,15 +159,50 @@ export function parseCluster(text: string, file: string): LoadResult {
   return { ok: true, cluster, warnings: [...bomWarning, ...problems] };
 }
 
-/** Line and column (1-based) of a UTF-16 offset in text. */
-function position(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
+/**
+ * Line and column (1-based) of UTF-16 offsets in one text: the start of every line found once, then a binary search
+ * per offset, so that 50,000 findings cost 50,000 searches, not 50,000 scans of the text.
+ */
+function positions(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((starts[mid] ?? 0) <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: offset - (starts[low] ?? 0) + 1 };
+  };
+}
+
+/**
+ * The first '[' or '{' nested deeper than maxDepth, as a located problem. Strings are skipped (a bracket in a string
+ * is text); the scan is one pass without recursion, and works on text that is not valid JSON too.
+ */
+export function tooDeep(text: string, file: string): Problem | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22 || d === 0x0a) break;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > maxDepth) {
+        const at = positions(text)(i);
+        return {
+          severity: 'error', file, line: at.line, column: at.column, pointer: '',
+          message: `nests objects and arrays more than ${maxDepth} levels deep here; a cluster description needs three (an unclosed '[' or '{'?)`,
+        };
+      }
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth = Math.max(0, depth - 1);
   }
-  return { line, column: offset - start + 1 };
+  return undefined;
 }
 
 /**
@@ -133,6 +213,7 @@ export function duplicateKeys(text: string, file: string): Problem[] {
   type Frame = { keys: Map<string, number> | undefined; key: string; index: number };
   const problems: Problem[] = [];
   const stack: Frame[] = [];
+  let position: ReturnType<typeof positions> | undefined;
   const pointer = () => stack.map((f) => (f.keys ? escapePointer(f.key) : String(f.index))).join('/');
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -156,8 +237,9 @@ export function duplicateKeys(text: string, file: string): Problem[] {
       const earlier = frame.keys.get(key);
       frame.key = key;
       if (earlier !== undefined) {
-        const at = position(text, start);
-        const first = position(text, earlier);
+        position ??= positions(text);
+        const at = position(start);
+        const first = position(earlier);
         problems.push({
           severity: 'error', file, line: at.line, column: at.column, pointer: `/${pointer()}`,
           message: `duplicate key "${key}" (first at ${first.line}:${first.column}): JSON silently keeps only the last, so a reader of the first is misled; keep one`,
@@ -240,6 +322,8 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  // JSON.parse reads 1e400 as Infinity: say what the file holds, not what it became.
+  if (typeof value === 'number' && !Number.isFinite(value)) return `a ${value < 0 ? 'negative ' : ''}number too large to represent`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -284,6 +368,13 @@ function schemaFinding(error: ErrorObject): Finding {
       return { severity: 'error', pointer, message: `must be more than ${String(params['limit'])} (found ${describe(error.data)})` };
     case 'minItems':
       return { severity: 'error', pointer, message: `must have at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}` };
+    case 'maxItems': {
+      const count = Array.isArray(error.data) ? error.data.length : undefined;
+      if (pointer === '/masters') {
+        return { severity: 'error', pointer, message: `lists ${count} masters; at most ${String(params['limit'])} are allowed (etcd advises at most seven members: every write waits for a majority of them)` };
+      }
+      return { severity: 'error', pointer, message: `must have at most ${String(params['limit'])} items (found ${count})` };
+    }
     case 'maxLength':
       return { severity: 'error', pointer, message: `must be at most ${String(params['limit'])} characters (found ${describe(error.data)})` };
     default:
@@ -340,19 +431,11 @@ function editDistance(a: string, b: string): number {
 // ---------------------------------------------------------------------------------------------------------------
 // The rules a schema cannot say.
 
-/** Canonical text of an IP address, so that `fd00::1` and `fd00:0::1` count as the same address. */
-export function canonicalIp(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
-  const [head = '', tail = ''] = ip.toLowerCase().split('::');
-  const left = head ? head.split(':') : [];
-  const right = ip.includes('::') && tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return groups.map((g) => g.replace(/^0+(?=.)/, '')).join(':');
-}
+export { canonicalIp } from './address.js';
 
 /** A DNS name made of RFC 1123 labels, or an IP address. */
 export function isHost(host: string): boolean {
-  if (isIP(host)) return true;
+  if (ipVersion(host)) return true;
   if (/^[0-9.]+$/.test(host) || host.includes(':')) return false;
   return host.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
 }
@@ -372,6 +455,13 @@ export function clusterRules(cluster: Cluster): Finding[] {
     if (earlier !== undefined) error(pointer, `${what} (also at ${earlier})`);
     else seen.set(key, pointer);
   };
+  // One address has many spellings (fd00::1 and fd00:0::1; ::ffff:c0a8:380b and 192.168.56.11): compare them as one.
+  const addressOnce = (seen: Map<string, string>, address: string, pointer: string, what: string) => {
+    const earlier = seen.get(canonicalIp(address));
+    const unusable = memberAddressProblem(address);
+    if (unusable) error(pointer, `${unusable}${earlier !== undefined ? ` (that address is also at ${earlier})` : ''}`);
+    else firstAt(seen, canonicalIp(address), pointer, `duplicate ${what} ${address}`);
+  };
 
   // A name is both the etcd member name and the transport's address for the node, so it is unique over all nodes.
   const names = new Map<string, string>();
@@ -382,11 +472,23 @@ export function clusterRules(cluster: Cluster): Finding[] {
     const at = `/masters/${i}`;
     const [name, ip, host] = [text(master?.name), text(master?.ip), text(master?.host)];
     if (name !== undefined) firstAt(names, name, `${at}/name`, `duplicate node name "${name}"`);
-    if (ip !== undefined && !isIP(ip)) error(`${at}/ip`, `must be an IPv4 or IPv6 address (found ${JSON.stringify(ip)})`);
-    else if (ip !== undefined) firstAt(ips, canonicalIp(ip), `${at}/ip`, `duplicate master ip ${ip}`);
+    if (ip !== undefined && !ipVersion(ip)) error(`${at}/ip`, `must be an IPv4 or IPv6 address (found ${JSON.stringify(ip)})`);
+    else if (ip !== undefined) addressOnce(ips, ip, `${at}/ip`, 'master ip');
     if (host !== undefined && !isHost(host)) error(`${at}/host`, `must be a DNS name of RFC 1123 labels or an IP address (found ${JSON.stringify(host)})`);
-    else if (host !== undefined) firstAt(hosts, isIP(host) ? canonicalIp(host) : host.toLowerCase(), `${at}/host`, `duplicate master host ${host}`);
+    else if (host !== undefined && ipVersion(host)) addressOnce(hosts, host, `${at}/host`, 'master host');
+    else if (host !== undefined) firstAt(hosts, host.toLowerCase(), `${at}/host`, `duplicate master host ${host}`);
   });
+  // A member on a loopback address is reachable only from its own machine: fine when every member shares one
+  // machine (a test cluster), never when some members are elsewhere.
+  const ipTexts = masters.map((m) => text(m?.ip)).filter((ip): ip is string => ip !== undefined && ipVersion(ip) !== 0);
+  if (ipTexts.some(isLoopback) && !ipTexts.every(isLoopback)) {
+    masters.forEach((master, i) => {
+      const ip = text(master?.ip);
+      if (ip !== undefined && isLoopback(ip)) {
+        findings.push({ severity: 'warning', pointer: `/masters/${i}/ip`, message: `is a loopback address, which only this master itself can reach, while other members are on other machines: give the master's address on the network its peers share` });
+      }
+    });
+  }
   list<{ name?: unknown }>(cluster.workers).forEach((worker, i) => {
     const name = text(worker?.name);
     if (name !== undefined) firstAt(names, name, `/workers/${i}/name`, `duplicate node name "${name}"`);

@@ -2,10 +2,11 @@
 //
 // Every string in the plan is final text: templates place values and never compute them. Numbers are strings
 // too, because Handlebars with noEscape adds adjacent numbers ("{{a}}{{b}}" with 1 and 2 gives "3").
-import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { Cluster, Master } from './cluster.generated.js';
 import { connectionHeader } from './ssh-options.js';
+import { ipVersion } from './address.js';
+import { commentSafe } from './safe-text.js';
 
 /** An `env:` entry of the etcd container. */
 export interface EnvVar {
@@ -207,12 +208,12 @@ export interface PlanContext {
 
 /** A host as it stands in a URL: IPv6 literals in brackets (RFC 3986 §3.2.2). */
 export function urlHost(host: string): string {
-  return isIP(host) === 6 ? `[${host}]` : host;
+  return ipVersion(host) === 6 ? `[${host}]` : host;
 }
 
 /** An address in its canonical text: RFC 5952 for IPv6 (WHATWG URL serialises hosts that way), as is for IPv4. */
 export function ipText(ip: string): string {
-  return isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
+  return ipVersion(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
 export function url(scheme: 'http' | 'https', host: string, port: number): string {
@@ -324,7 +325,7 @@ export function skewAdvice(service: Cluster['timeSync']['service']): string {
  * comment and make the rest code. The config's path comes from the command line, not from cluster.json.
  */
 export function commentText(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, '?').replace(/--+>/g, '->');
+  return commentSafe(text);
 }
 
 export function plan(cluster: Cluster, context: PlanContext): Plan {
@@ -355,7 +356,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     nodeNames: nodes.map((n) => n.name),
     memberNames: members.map((m) => m.name),
     subjectAltNames: sans,
-    subjectAltNameChecks: sans.map((name) => (isIP(name) ? '-checkip' : '-checkhost')),
+    subjectAltNameChecks: sans.map((name) => (ipVersion(name) ? '-checkip' : '-checkhost')),
     peerUrls: members.map((m) => m.peerUrl),
     clientUrls: members.map((m) => m.clientUrl),
     initialCluster: initial,

@@ -4,7 +4,8 @@
 // Run by `npm run build` (dist/scripts/precompile.js), and again by src/artifacts.ts whenever a template, the
 // schema or this file has changed since: a stale artifact is never used.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { createRequire } from 'node:module';
 import { Ajv2020, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import Handlebars from 'handlebars';
@@ -30,7 +31,12 @@ const standaloneCode = (standaloneModule as unknown as { default: (ajv: Ajv2020,
 export function validatorSource(): string {
   const ajv = new Ajv2020({ ...ajvOptions, code: { source: true } });
   ajv.addVocabulary([...annotationKeywords]);
-  return standaloneCode(ajv, ajv.compile(readSchema()));
+  // The standalone code require()s ajv's small runtime helpers by package name; resolved here, at build time, to
+  // paths relative to the artifact, so that a run skips Node's search through node_modules and ajv's package.json.
+  // Relative, not absolute: the project may be moved after its build.
+  const resolveHere = createRequire(import.meta.url).resolve;
+  const fromArtifact = (spec: string) => `./${relative(artifactsDir, resolveHere(spec)).split(sep).join('/')}`;
+  return standaloneCode(ajv, ajv.compile(readSchema())).replace(/require\("(ajv\/dist\/runtime\/[\w/]+)"\)/g, (_, spec: string) => `require(${JSON.stringify(fromArtifact(spec))})`);
 }
 
 function sortedGlob(pattern: string, dir: string): string[] {

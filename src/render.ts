@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import type HandlebarsModule from 'handlebars';
 import { artifacts, type TemplateSpecs } from './artifacts.js';
 import type { Member, Plan } from './plan.js';
+import { bashEscapedWord, hasUnsafeCharacter } from './safe-text.js';
 
 type Handlebars = typeof HandlebarsModule;
 type TemplateDelegate = HandlebarsModule.TemplateDelegate;
@@ -27,6 +28,9 @@ const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 /** One shell word that bash reads back as exactly `value`: bare when that is safe, else single-quoted. */
 export function shellWord(value: string): string {
   if (value !== '' && SHELL_SAFE.test(value)) return value;
+  // A line break or terminal control character (a path given on the command line may hold one) is written as an
+  // escape, so that `cat` of the script shows it rather than the terminal obeying it.
+  if (hasUnsafeCharacter(value)) return bashEscapedWord(value);
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 

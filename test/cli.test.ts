@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
 
@@ -59,6 +59,55 @@ test('a key configured inside out/ is refused: out/ is committed', () => {
     assert.is(run.code, 1);
     assert.match(run.err.join('\n'), /\/tls\/key  points into .*out\/, which is committed/);
     assert.not.ok(existsSync(join(dir.path, 'out')));
+  } finally {
+    dir.remove();
+  }
+});
+
+test('an empty --config or --out is a usage error (exit 2), not a file named ""', () => {
+  for (const args of [['--config', ''], ['--config='], ['--out', ''], ['--out=']]) {
+    const run = runCli(['generate', ...args]);
+    assert.is(run.code, 2, `etcd-bootstrap generate ${args.map((a) => JSON.stringify(a)).join(' ')}`);
+    assert.match(run.err.join('\n'), /needs a (file|directory) name, and was given an empty one/);
+    assert.match(run.err.join('\n'), /Usage:/);
+  }
+});
+
+test("--check's fix-it command is one bash can run as printed: paths with spaces, quotes or a leading '-' quoted", () => {
+  const dir = tempDir('cli check');
+  try {
+    for (const name of ["my cluster's dir", '-dash', 'plain']) {
+      writeFile(join(dir.path, name, 'cluster.json'), JSON.stringify(minimalCluster(1)));
+      // Relative paths, as a person types them: one that starts with '-' must not read as an option.
+      const [config, out] = [`${name}/cluster.json`, `${name}/generated out`];
+      const run = spawnSync(process.execPath, [cli, 'generate', '--check', `--config=${config}`, `--out=${out}`], { cwd: dir.path, encoding: 'utf8' });
+      assert.is(run.status, 1, run.stderr);
+      const fix = /: run (npm run generate -- .*)$/m.exec(run.stderr)?.[1];
+      assert.ok(fix, run.stderr);
+      // bash reads the printed command back into the very arguments given.
+      const words = spawnSync('bash', ['-c', `set -- ${fix.slice('npm run generate -- '.length)}; printf '%s\\0' "$@"`], { encoding: 'utf8' }).stdout.split('\0').slice(0, -1);
+      const expected = name.startsWith('-') ? [`--config=${config}`, `--out=${out}`] : ['--config', config, '--out', out];
+      assert.equal(words, expected, fix);
+    }
+  } finally {
+    dir.remove();
+  }
+});
+
+test('no control character from a path reaches the terminal raw', () => {
+  const dir = tempDir('cli');
+  try {
+    const config = join(dir.path, 'evil\u001b]0;pwned\u0007\u009b2J\nfake line', 'cluster.json');
+    writeFile(config, '{ "masters": [ ] }');
+    const run = spawnSync(process.execPath, [cli, 'generate', '--config', config], { encoding: 'utf8' });
+    assert.is(run.status, 1);
+    assert.not.match(run.stderr + run.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, JSON.stringify(run.stderr));
+    assert.match(run.stderr, /evil\\u001b\]0;pwned\\u0007\\u009b2J\\nfake line\/cluster\.json:1:14  \/masters  must have at least 1 item/);
+    assert.is(run.stderr.trimEnd().split('\n').length, 2, 'two lines: the error and the count, no forged third');
+    writeFileSync(config, JSON.stringify(minimalCluster(1)));
+    const ok = spawnSync(process.execPath, [cli, 'generate', '--config', config], { encoding: 'utf8' });
+    assert.is(ok.status, 0, ok.stderr);
+    assert.not.match(ok.stdout + ok.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, JSON.stringify(ok.stdout));
   } finally {
     dir.remove();
   }

@@ -3,6 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseCluster, formatProblem } from '../src/load.js';
@@ -77,6 +79,67 @@ test("the private key's bytes never reach out/, wherever the key is", () => {
       }
     }
     // A key configured inside out/ is refused outright: see cli.test.ts.
+  } finally {
+    dir.remove();
+  }
+});
+
+// ---- Inputs that crashed or hung the generator: each is now a located error, exit 1, within moments. ------------
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+/** The CLI as a separate process (a crash or an abort must not take the test runner with it), with a hang guard. */
+function generate(config: string, out: string): { status: number | null; stderr: string } {
+  const run = spawnSync(process.execPath, [cli, 'generate', '--config', config, '--out', out], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+  assert.not.ok(run.error, `generate --config ${config} did not finish: ${String(run.error)}`);
+  return { status: run.status, stderr: run.stderr };
+}
+
+test('nesting 10,000 and 200,000 levels deep: a located error, not a stack overflow', () => {
+  const dir = tempDir('hostile-deep');
+  try {
+    for (const depth of [10_000, 200_000]) {
+      // The root object is level 1; the 64th '[' (column 13 + 63) is level 65.
+      const config = writeFile(join(dir.path, `deep-${depth}.json`), `{"masters": ${'['.repeat(depth)}${']'.repeat(depth)}}`);
+      const run = generate(config, join(dir.path, 'out'));
+      assert.is(run.status, 1, run.stderr);
+      assert.match(run.stderr, /deep-\d+\.json:1:76  \/  nests objects and arrays more than 64 levels deep here/);
+      assert.not.match(run.stderr, /Maximum call stack/);
+    }
+  } finally {
+    dir.remove();
+  }
+});
+
+test('a device, a FIFO or a file over 1 MiB is refused, never read without end', () => {
+  const dir = tempDir('hostile-files');
+  try {
+    const out = join(dir.path, 'out');
+    const zero = generate('/dev/zero', out);
+    assert.is(zero.status, 1, zero.stderr);
+    assert.match(zero.stderr, /^\/dev\/zero:1:1  \/  is not a regular file \(a device, pipe or socket\)/m);
+    const fifo = join(dir.path, 'cluster.fifo');
+    assert.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const pipe = generate(fifo, out);
+    assert.is(pipe.status, 1, pipe.stderr);
+    assert.match(pipe.stderr, /cluster\.fifo:1:1  \/  is not a regular file/);
+    const big = writeFile(join(dir.path, 'big.json'), JSON.stringify({ ...minimalCluster(1), $schema: 'x'.repeat(1024 * 1024) }));
+    const large = generate(big, out);
+    assert.is(large.status, 1, large.stderr);
+    assert.match(large.stderr, /big\.json:1:1  \/  is \d+ bytes; a cluster description is at most 1048576 bytes \(1 MiB\)/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('20,000 masters are refused by the schema at once, with the limit and the reason', () => {
+  const dir = tempDir('hostile-masters');
+  try {
+    const masters = Array.from({ length: 20_000 }, (_, i) => ({ name: `m${i}`, ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, host: `m${i}` }));
+    const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify({ masters }));
+    const run = generate(config, join(dir.path, 'out'));
+    assert.is(run.status, 1, run.stderr);
+    assert.match(run.stderr, /cluster\.json:1:12  \/masters  lists 20000 masters; at most 15 are allowed \(etcd advises at most seven members/);
   } finally {
     dir.remove();
   }
