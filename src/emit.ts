@@ -20,7 +20,7 @@ import type { RenderedFile } from './render.js';
  * The record of what we wrote, inside out/ so that it is committed with it. A dot-file: `out/*` (an operator copying
  * the scripts) skips it, and the tool's name says whose it is.
  */
-const RECORD_NAME = '.etcd-bootstrap.json';
+export const RECORD_NAME = '.etcd-bootstrap.json';
 
 /** An out/ that etcd-bootstrap will not write into; the message names the path the user gave and the remedy. */
 export class OutRefused extends Error {

