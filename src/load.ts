@@ -9,6 +9,7 @@ import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { Cluster, Master } from './cluster.generated.js';
 import type { JsonSchema } from './schema.js';
 import { artifacts } from './artifacts.js';
+import { etcdFindings } from './etcd-profile.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -395,6 +396,8 @@ export function clusterRules(cluster: Cluster): Finding[] {
   if (typeof etcd.clientPort === 'number' && etcd.clientPort === etcd.peerPort) {
     error('/etcd/peerPort', `must differ from clientPort: etcd cannot serve peers and clients on one port (both are ${etcd.peerPort})`);
   }
+  // The image, its etcd version, the profile and the overrides (src/etcd-profile.ts).
+  findings.push(...etcdFindings(cluster.etcd));
 
   // Each file is staged under its own name in the remote home directory and lands in certDir under that name.
   const tls = (cluster.tls ?? {}) as Partial<Cluster['tls']>;
