@@ -4,10 +4,11 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { formatProblem, loadClusterFile, type Problem } from './load.js';
+import { formatProblem, loadClusterFile, locateInFile, type Problem } from './load.js';
 import { plan } from './plan.js';
 import { render } from './render.js';
 import { changes, foreignFiles, readOut, recover, replaceOut, UnsupportedEntry, type Change } from './emit.js';
+import { upgradeFinding } from './etcd-profile.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
 
@@ -107,6 +108,14 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
   } catch (error) {
     if (!(error instanceof UnsupportedEntry)) throw error;
     io.err(`${error.message}. ${outShown}/ is unchanged.`);
+    return 1;
+  }
+  // The out/ being replaced says which etcd the masters run: a jump of more than one minor version is refused.
+  const previous = [...existing].filter(([path, file]) => file.ours && path.endsWith('-etcd.manifest')).map(([path, file]) => ({ shown: `${outShown}/${path}`, content: file.content.toString('utf8') }));
+  const upgrade = upgradeFinding(previous, loaded.cluster.etcd);
+  if (upgrade) {
+    report(locateInFile(configShown, [upgrade]));
+    io.err(`1 error in ${configShown}; ${outShown}/ is unchanged.`);
     return 1;
   }
   const pending = changes(rendered, existing);

@@ -270,3 +270,43 @@ export function kubeadmFlagNames(rules: VersionRules): string[] {
   };
   return kubeadmBaseFlags(blank, { dataDir: '', clusterToken: '' }, rules).map((f) => f.name);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Upgrades: the out/ being replaced says which etcd the masters run now.
+
+/** A manifest of the out/ about to be replaced. */
+export interface PreviousManifest {
+  /** How messages name it (e.g. out/master1-etcd.manifest). */
+  shown: string;
+  content: string;
+}
+
+/** The image a generated manifest runs: its container's `image:` line (both profiles write one, unquoted or quoted). */
+export function manifestImage(content: string): string | undefined {
+  return /^ {4}image: "?([^"\s]+)"?$/m.exec(content)?.[1];
+}
+
+/**
+ * etcd upgrades one minor version at a time (3.3 → 3.4 → 3.5): "To upgrade an existing etcd deployment to v3.5, the
+ * running cluster must be v3.4 or greater" (https://etcd.io/docs/v3.5/upgrades/upgrade_3_5/, and the same rule in
+ * each upgrade guide). Replacing manifests that run 3.3 with ones that run 3.5 skips a step: refused, with the way round.
+ */
+export function upgradeFinding(previous: readonly PreviousManifest[], etcd: Pick<EtcdConfig, 'profile' | 'image' | 'version'>): EtcdFinding | undefined {
+  const next = etcdVersion(etcd);
+  if (!next) return undefined;
+  for (const manifest of previous) {
+    const image = manifestImage(manifest.content);
+    const running = image === undefined ? undefined : versionFromImage(image);
+    if (!running || running.major !== next.major || next.minor <= running.minor + 1) continue;
+    const between = `${running.major}.${running.minor + 1}`;
+    return {
+      severity: 'error',
+      pointer: etcd.version !== undefined ? '/etcd/version' : etcd.image !== undefined ? '/etcd/image' : '/etcd/profile',
+      message:
+        `raises etcd from ${running.text} (${manifest.shown}) to ${next.text}, ${next.minor - running.minor} minor versions at once: etcd upgrades one ` +
+        `minor version at a time (https://etcd.io/docs/v${next.major}.${next.minor}/upgrades/upgrade_${next.major}_${next.minor}/); ` +
+        `generate with an etcd ${between} image first, roll it out to every master, then raise it again`,
+    };
+  }
+  return undefined;
+}

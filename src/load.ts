@@ -450,6 +450,15 @@ function unescapePointer(segment: string): string {
   return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
+/**
+ * Findings made after loading (against the out/ being replaced, say), located in the file the way loading locates
+ * its own. The file has loaded, so it is readable and valid JSON.
+ */
+export function locateInFile(file: string, findings: Finding[]): Problem[] {
+  const text = readFileSync(file, 'utf8');
+  return locate(text.startsWith('\uFEFF') ? text.slice(1) : text, file, findings);
+}
+
 /** Attach line and column to each finding, walking the document's syntax tree along the pointer. */
 function locate(text: string, file: string, findings: Finding[]): Problem[] {
   const document = momoaParse(text);
