@@ -34,6 +34,7 @@ etcd: Etcd
 tls: Tls
 transport: Transport
 timeSync: TimeSync
+verify: Verify
 }
 /**
  * One master: a node that runs an etcd member.
@@ -215,4 +216,13 @@ service: ("ntp" | "chrony" | "systemd-timesyncd")
  * The largest difference, in seconds, allowed between a node's clock and the operator's. etcd warns about clock drift from one second (its peers' time difference alarm).
  */
 maxSkewSeconds: number
+}
+/**
+ * How out/verify.sh reaches etcdctl.
+ */
+export interface Verify {
+/**
+ * "docker": `docker run` the etcd image on a master (the tutorial's way); "crictl": exec etcdctl in the running etcd container on a master (Kubernetes 1.24 and later have no Docker); "local": this machine's etcdctl with the client certificate, against every member's client URL (as verify.sh --local). When absent: "docker" in the tutorial profile, "crictl" in the kubeadm profile.
+ */
+via?: ("docker" | "crictl" | "local")
 }

@@ -179,7 +179,7 @@ const known = `${KNOWN_MINORS[0]} to ${KNOWN_MINORS[KNOWN_MINORS.length - 1]}`;
  * The rules about the etcd image, version, profile and overrides. They also run on a document the schema refused,
  * so every value is checked for its type first.
  */
-export function etcdFindings(raw: unknown): EtcdFinding[] {
+export function etcdFindings(raw: unknown, verify?: unknown): EtcdFinding[] {
   const findings: EtcdFinding[] = [];
   const error = (pointer: string, message: string, atKey = false) => findings.push({ severity: 'error', pointer, message, ...(atKey ? { atKey } : {}) });
   const etcd = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -225,6 +225,10 @@ export function etcdFindings(raw: unknown): EtcdFinding[] {
       error(imageAt, `${image} has no ${missing}, which the tutorial profile's command runs: every member would crash-loop; ${remedy}`);
     }
   }
+  const via = verifyVia(profile, viaOf(verify));
+  if (rules && via === 'crictl' && !rules.etcdctlV3ByDefault) {
+    error(viaOf(verify) !== undefined ? '/verify/via' : versionAt, `verify.sh runs etcdctl in the etcd container with crictl exec, which sets no ETCDCTL_API=3, and the etcdctl of etcd ${rules.version.text} speaks the v2 API without it: set verify.via to "docker" or "local", or use etcd 3.4 or later`);
+  }
   if (rules && profile === 'kubeadm' && !rules.learners) {
     error(versionAt, `the kubeadm profile needs etcd 3.4 or later (kubeadm adds members as learners, which etcd ${rules.version.text} does not have): use a 3.4 or later image`);
   }
@@ -261,6 +265,18 @@ export function etcdFindings(raw: unknown): EtcdFinding[] {
     }
   }
   return findings;
+}
+
+export type VerifyVia = 'docker' | 'crictl' | 'local';
+
+/** How verify.sh reaches etcdctl: as cluster.json says, else the profile's way (no Docker on current Kubernetes nodes). */
+export function verifyVia(profile: Profile, via: VerifyVia | undefined): VerifyVia {
+  return via ?? (profile === 'kubeadm' ? 'crictl' : 'docker');
+}
+
+function viaOf(verify: unknown): VerifyVia | undefined {
+  const via = typeof verify === 'object' && verify !== null ? (verify as { via?: unknown }).via : undefined;
+  return via === 'docker' || via === 'crictl' || via === 'local' ? via : undefined;
 }
 
 /** The names of the flags the kubeadm profile passes before extraArgs (the same for every member). */

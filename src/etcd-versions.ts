@@ -184,6 +184,22 @@ export const ETCD_VERSION_TABLE = {
     },
   ] satisfies readonly VersionRow<boolean>[],
 
+  /** Whether etcdctl speaks the v3 API without ETCDCTL_API=3 (`crictl exec` cannot set a variable for it). */
+  etcdctlV3ByDefault: [
+    {
+      from: '3.3.0',
+      value: false,
+      fact: 'etcdctl speaks the v2 API unless ETCDCTL_API=3 is set',
+      source: 'https://etcd.io/docs/v3.3/dev-guide/interacting_v3/',
+    },
+    {
+      from: '3.4.0',
+      value: true,
+      fact: 'etcdctl speaks the v3 API by default',
+      source: `${CHANGELOG}/CHANGELOG-3.4.md#v340-2019-08-30 ("ETCDCTL_API=3 etcdctl" is now the default)`,
+    },
+  ] satisfies readonly VersionRow<boolean>[],
+
   /** Whether etcd still accepts --experimental-* flags. */
   experimentalFlags: [
     {
@@ -208,6 +224,7 @@ export interface VersionRules {
   initialCorruptCheck: Flag | undefined;
   watchProgressNotifyInterval: Flag | undefined;
   learners: boolean;
+  etcdctlV3ByDefault: boolean;
   experimentalFlags: boolean;
 }
 
@@ -226,6 +243,7 @@ export function versionRules(version: EtcdVersion): VersionRules | undefined {
     initialCorruptCheck: value<Flag | undefined>(table.initialCorruptCheck, 'initialCorruptCheck'),
     watchProgressNotifyInterval: value<Flag | undefined>(table.watchProgressNotifyInterval, 'watchProgressNotifyInterval'),
     learners: value<boolean>(table.learners, 'learners'),
+    etcdctlV3ByDefault: value<boolean>(table.etcdctlV3ByDefault, 'etcdctlV3ByDefault'),
     experimentalFlags: value<boolean>(table.experimentalFlags, 'experimentalFlags'),
   };
 }

@@ -397,7 +397,7 @@ export function clusterRules(cluster: Cluster): Finding[] {
     error('/etcd/peerPort', `must differ from clientPort: etcd cannot serve peers and clients on one port (both are ${etcd.peerPort})`);
   }
   // The image, its etcd version, the profile and the overrides (src/etcd-profile.ts).
-  findings.push(...etcdFindings(cluster.etcd));
+  findings.push(...etcdFindings(cluster.etcd, cluster.verify));
 
   // Each file is staged under its own name in the remote home directory and lands in certDir under that name.
   const tls = (cluster.tls ?? {}) as Partial<Cluster['tls']>;

@@ -13,8 +13,10 @@ import {
   kubeadmEnv,
   loopbackFor,
   tutorialEnv,
+  verifyVia,
   type EnvVar,
   type Profile,
+  type VerifyVia,
 } from './etcd-profile.js';
 import { KUBEADM, versionRules, type ProbePaths } from './etcd-versions.js';
 
@@ -160,6 +162,16 @@ export interface Plan {
     memberListNeedsTls: boolean;
     /** Every member's client URL, comma-separated, as etcdctl's --endpoints takes them. */
     allClientUrls: string;
+    /** How etcdctl is reached when verify.sh gets no --local: docker run or crictl exec on a master, or locally. */
+    via: VerifyVia;
+    viaCrictl: boolean;
+    viaLocal: boolean;
+    /** The tool a master needs for `via` ("" for local), which verify.sh looks for before it relies on it. */
+    tool: string;
+    /** The script that looks for it on a master: exit 3 when it is missing (reached, but no tool). */
+    toolCheck: string;
+    /** The kubeadm profile's extra checks: every member's endpoint status, and no alarm raised. */
+    statusAndAlarms: boolean;
   };
   mermaid: { members: { id: string; label: string }[] };
 }
@@ -291,6 +303,12 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
   };
 }
 
+/** verify.sh's way to etcdctl, and the tool it needs on a master for it. */
+export function viaPlan(via: VerifyVia): Pick<Plan['verify'], 'via' | 'viaCrictl' | 'viaLocal' | 'tool' | 'toolCheck'> {
+  const tool = via === 'local' ? '' : via;
+  return { via, viaCrictl: via === 'crictl', viaLocal: via === 'local', tool, toolCheck: tool ? `command -v ${tool} >/dev/null || exit 3` : 'true' };
+}
+
 /** A Mermaid node label: Mermaid ends a quoted label at `"`, so it is written as an entity. */
 export function mermaidLabel(lines: readonly string[]): string {
   return lines.map((line) => line.replace(/"/g, '#quot;')).join('<br/>');
@@ -392,6 +410,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       memberListEndpoint: local || members.map((m) => m.clientUrl).join(','),
       memberListNeedsTls: !local,
       allClientUrls: members.map((m) => m.clientUrl).join(','),
+      ...viaPlan(verifyVia(etcd.profile, cluster.verify.via)),
+      statusAndAlarms: etcd.profile === 'kubeadm',
     },
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),

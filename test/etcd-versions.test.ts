@@ -87,7 +87,9 @@ test('corruption check and watch progress: --experimental-* on 3.4 and 3.5, the 
   assert.not.ok(rules('3.7.0').experimentalFlags, '3.7 removed every --experimental-* flag');
 });
 
-test('learners exist from 3.4 on', () => {
+test('learners exist, and etcdctl speaks v3 without ETCDCTL_API=3, from 3.4 on', () => {
+  assert.not.ok(rules('3.3.5').etcdctlV3ByDefault);
+  assert.ok(rules('3.4.0').etcdctlV3ByDefault);
   assert.not.ok(rules('3.3.5').learners);
   assert.ok(rules('3.4.0').learners);
   assert.ok(rules('3.5.21').learners);

@@ -250,6 +250,22 @@ test('extraArgs names: without dashes, and no --experimental-* on etcd 3.7', () 
   assert.equal(problems(kubeadm({ image: 'registry.k8s.io/etcd:3.6.4-0', extraArgs: { 'experimental-compaction-batch-limit': '100' } }, 1)), [], '3.6 still has them');
 });
 
+test('verify.via: docker in the tutorial profile, crictl in the kubeadm profile, or as cluster.json says', () => {
+  const via = (document: unknown) => plan(load(document), context).verify;
+  assert.equal([via(minimalCluster(1)).via, via(minimalCluster(1)).tool], ['docker', 'docker']);
+  assert.equal([via(kubeadm({}, 1)).via, via(kubeadm({}, 1)).tool, via(kubeadm({}, 1)).statusAndAlarms], ['crictl', 'crictl', true]);
+  const local = via({ ...kubeadm({}, 1), verify: { via: 'local' } });
+  assert.equal([local.via, local.tool, local.toolCheck], ['local', '', 'true']);
+  assert.is(via(kubeadm({}, 1)).toolCheck, 'command -v crictl >/dev/null || exit 3');
+  const script = render(plan(load({ ...minimalCluster(1), verify: { via: 'local' } }), context)).find((f) => f.path === 'verify.sh')?.content ?? '';
+  assert.match(script, /^mode=local$/m, 'verify.via "local" makes --local the default');
+});
+
+test('crictl exec cannot set ETCDCTL_API=3, so verify.via "crictl" with the v2-speaking etcdctl of etcd 3.3 is refused', () => {
+  assert.match(problems({ ...minimalCluster(1), verify: { via: 'crictl' } }).join('\n'), /\/verify\/via {2}verify.sh runs etcdctl in the etcd container with crictl exec, .* etcd 3.3.5 speaks the v2 API without it/);
+  assert.equal(problems({ ...minimalCluster(1), etcd: { image: 'quay.io/coreos/etcd:v3.4.22' }, verify: { via: 'crictl' } }), []);
+});
+
 test('a flag stays a plain YAML scalar; what YAML would read otherwise is quoted', () => {
   assert.is(yamlString('--name=master1'), '--name=master1');
   assert.is(yamlString('--initial-cluster=a=https://a:2380,b=https://b:2380'), '--initial-cluster=a=https://a:2380,b=https://b:2380');

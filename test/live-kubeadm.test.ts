@@ -10,13 +10,14 @@
 // package, fetched by scripts/fetch-etcd35.sh into ~/.cache/etcd-bootstrap without touching the machine's apt set-up
 // (.ci/run runs it). Without it the 3.5 suite is skipped with a loud notice, and fails under CI=true.
 import { suite } from 'uvu';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { requireTools } from './support/tools.js';
 import {
   allLogs,
+  baseEnv,
   check,
   crashed,
   etcdctl,
@@ -37,6 +38,7 @@ import {
   stopMember,
   verify,
   waitHealthy,
+  writeStandIns,
   type LiveCluster,
   type MasterSpec,
 } from './support/live-cluster.js';
@@ -192,6 +194,33 @@ function liveKubeadmSuite(minor: string, find: () => Etcd | string): void {
     const cluster = started(state);
     const result = await verify(cluster, ['--local', '--etcdctl', join(etcd.bin, 'etcdctl')]);
     check(result.code === 0 && result.stdout.includes('OK: 3 members'), () => `out/verify.sh --local should pass, but ${explain(result)}`);
+  });
+
+  s('verify.sh without --local (verify.via "crictl"): etcdctl runs in the etcd container through crictl exec, and passes', async (state) => {
+    if (!ready()) return;
+    const cluster = started(state);
+    const standIns = writeStandIns(cluster);
+    const result = await verify(cluster, [], standIns.env);
+    const calls = readFileSync(standIns.log, 'utf8').trimEnd();
+    const how = 'out/verify.sh (stand-ins for vagrant, sudo and crictl on PATH)';
+    check(result.code === 0 && result.stdout.includes('OK: 3 members'), () => `${how} should pass, but ${explain(result)}\n  the stand-ins were called as:\n${indent(calls, 4)}`);
+    check(/^crictl exec 5f1e2d3c4b5a etcdctl .* member list /m.test(calls), () => `${how} should run etcdctl member list through crictl exec, but the calls were:\n${indent(calls, 2)}`);
+    check(!calls.includes('docker '), () => `${how} should not use docker, but the calls were:\n${indent(calls, 2)}`);
+    check(/ alarm list /.test(calls) && /IS LEADER/.test(result.stdout), () => `${how} should show every member's endpoint status and check the alarms, but printed:\n${indent(result.stdout, 2)}`);
+  });
+
+  s('verify.sh on a master without crictl says so and exits 2, blaming no member', async (state) => {
+    if (!ready()) return;
+    const cluster = started(state);
+    const standIns = writeStandIns(cluster);
+    const bin = join(cluster.dir, 'no-crictl-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['vagrant', 'sudo']) if (!existsSync(join(bin, tool))) symlinkSync(join(standIns.bin, tool), join(bin, tool));
+    // /usr/local/bin is left out too: whatever else a developer has installed there is not on this master.
+    const result = await verify(cluster, [], baseEnv({ PATH: `${bin}:/usr/bin:/bin` }));
+    check(result.code === 2, () => `without crictl on the master, out/verify.sh should exit 2, but ${explain(result)}`);
+    check(result.stderr.includes('crictl not found on master1: set verify.via in cluster.json'), () => `out/verify.sh should say "crictl not found on master1: set verify.via", but ${explain(result)}`);
+    check(!/not answering|unhealthy|is not a member/.test(`${result.stdout}${result.stderr}`), () => `out/verify.sh should blame no member for a missing tool, but ${explain(result)}`);
   });
 
   s("with a member stopped its probes fail and the others' liveness still answers; restarted, its probes answer 200 again", async (state) => {

@@ -935,6 +935,42 @@ done
 exec env -i PATH="$PATH" HOME="$HOME" "\${envs[@]}" etcdctl "\${args[@]}"
 `,
   };
+  // crictl as documented (https://kubernetes.io/docs/tasks/debug/debug-cluster/crictl/,
+  // https://github.com/kubernetes-sigs/cri-tools/blob/master/docs/crictl.md): `crictl ps` filters containers by
+  // --name (a regular expression) and --state, --quiet prints IDs only; `crictl exec ID COMMAND ARG…` runs COMMAND in
+  // the container. The etcd container here is the real etcdctl, with no ETCDCTL_API (the image sets none) and the
+  // host's network (the pod has hostNetwork). No crictl is installed here to compare with: the stand-in is strict
+  // instead, and refuses anything else.
+  const etcdctlPath = cluster.etcdBin ? join(cluster.etcdBin, 'etcdctl') : 'etcdctl';
+  scripts['crictl'] = `${header('crictl')}id=5f1e2d3c4b5a
+case \${1:-} in
+  ps)
+    shift
+    name= state= quiet=no
+    while (($#)); do
+      case $1 in
+        --name) name=\${2:?}; shift ;;
+        --name=*) name=\${1#*=} ;;
+        --state) state=\${2:?}; shift ;;
+        --state=*) state=\${1#*=} ;;
+        -q | --quiet) quiet=yes ;;
+        *) printf 'crictl stand-in: ps option %s is not supported\\n' "$1" >&2; exit 1 ;;
+      esac
+      shift
+    done
+    if [[ $quiet != yes ]]; then echo 'crictl stand-in: only "ps --quiet" is supported' >&2; exit 1; fi
+    if [[ etcd =~ $name && $state == running ]]; then echo "$id"; fi
+    ;;
+  exec)
+    shift
+    if [[ \${1:-} != "$id" ]]; then printf 'crictl stand-in: no such container: %s\\n' "\${1:-}" >&2; exit 1; fi
+    if [[ \${2:-} != etcdctl ]]; then printf 'crictl stand-in: the etcd container runs etcdctl here, not %s\\n' "\${2:-}" >&2; exit 127; fi
+    shift 2
+    exec env -i PATH="$PATH" HOME="$HOME" ${q(etcdctlPath)} "$@"
+    ;;
+  *) printf 'crictl stand-in: only ps and exec are supported, got "crictl %s"\\n' "$*" >&2; exit 1 ;;
+esac
+`;
   for (const [name, text] of Object.entries(scripts)) {
     writeFileSync(join(bin, name), text);
     chmodSync(join(bin, name), 0o755);

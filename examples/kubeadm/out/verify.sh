@@ -187,7 +187,7 @@ Usage: verify.sh [--local] [--etcdctl PATH] [--cacert FILE] [--cert FILE] [--key
 
 Lists the etcd members, compares them with cluster.json and checks that every member answers.
 
-  (no flag)             run etcdctl in the etcd image on a master, through the transport (the tutorial's way)
+  (no flag)             run etcdctl in the running etcd container on a master, with crictl exec, through the transport
   --local               run etcdctl on this machine against every member's client URL, with the client certificate
   --etcdctl PATH        the local etcdctl (default: etcdctl on PATH)
   --cacert FILE         the CA certificate (default: tls.ca in cluster.json)
@@ -199,7 +199,8 @@ Lists the etcd members, compares them with cluster.json and checks that every me
   -h, --help            this text
   With --only, only those members are checked, and members missing from cluster.json are not reported.
 
-Exit status: 0 when the cluster is as cluster.json says, 1 when it is not, 2 on a usage error.
+Exit status: 0 when the cluster is as cluster.json says, 1 when it is not, 2 on a usage error or when a master
+lacks the crictl that verify.via in cluster.json names.
 USAGE
 }
 
@@ -245,14 +246,18 @@ etcdctl_local() {
   ETCDCTL_API=3 "${command[@]}"
 }
 
-# etcdctl in the etcd image on a master, through the transport. The tutorial runs it with `docker run -it`,
-# which fails without a terminal ("the input device is not a TTY"), so -it is left out here.
 via_master=
+# etcdctl in the running etcd container on a master, through the transport: Kubernetes nodes have had no Docker
+# since 1.24. The container shares the host's network and mounts the certificates at the same path.
 etcdctl_remote() {
   local command
-  command=$(command_line sudo docker run --rm --net=host -v /etc/kubernetes/pki/etcd:/etc/kubernetes/pki/etcd:ro -e ETCDCTL_API=3 \
-    registry.k8s.io/etcd:3.5.21-0 /usr/local/bin/etcdctl --dial-timeout=3s --command-timeout=5s "$@")
-  remote "$via_master" <<<"$command"
+  command=$(command_line etcdctl --dial-timeout=3s --command-timeout=5s "$@")
+  remote "$via_master" <<REMOTE
+ids=\$(sudo crictl ps --name '^etcd\$' --state running --quiet)
+id=\${ids%%\$'\n'*}
+if [[ -z \$id ]]; then echo 'crictl ps: no running etcd container' >&2; exit 1; fi
+sudo crictl exec "\$id" $command
+REMOTE
 }
 remote_tls=(--cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key)
 
@@ -271,9 +276,16 @@ else
       break
     fi
     step "$name" "reach it to run etcdctl there"
-    if transport_run "$name" <<<'true'; then
+    # Exit 3: reached, but without the tool. Reported as such, never as a member that does not answer.
+    reached=0
+    transport_run "$name" <<<'command -v crictl >/dev/null || exit 3' || reached=$?
+    if ((reached == 0)); then
       via_master=$name
       break
+    fi
+    if ((reached == 3)); then
+      printf '%s not found on %s: set verify.via in cluster.json ("docker", "crictl" or "local"), or run verify.sh --local\n' crictl "$name" >&2
+      exit 2
     fi
     printf '[%s] not reachable; trying the next master\n' "$name"
   done
@@ -339,6 +351,28 @@ for i in "${!names[@]}"; do
   done <<<"$health"
   if [[ $healthy == no ]]; then problems+=("not answering: ${names[i]} (${client_urls[i]}) is not healthy"); fi
 done
+
+# Every member's leader, raft index, database size and errors, and the cluster's alarms: a NOSPACE or CORRUPT alarm
+# leaves the members answering health checks while writes fail.
+if [[ $mode == local ]]; then
+  show_status() { etcdctl_local endpoint status --write-out=table --endpoints="$all_client_urls"; }
+  list_alarms() { etcdctl_local alarm list --endpoints="$all_client_urls"; }
+else
+  show_status() { etcdctl_remote "${remote_tls[@]}" endpoint status --write-out=table --endpoints="$all_client_urls"; }
+  list_alarms() { etcdctl_remote "${remote_tls[@]}" alarm list --endpoints="$all_client_urls"; }
+fi
+step "${via_master:-local}" "etcdctl endpoint status, every member"
+status=$(show_status 2>&1) || true
+printf '%s\n' "$status"
+step "${via_master:-local}" "etcdctl alarm list"
+if alarms=$(list_alarms 2>&1); then
+  while IFS= read -r line; do
+    if [[ $line == *alarm:* ]]; then problems+=("alarm: $line"); fi
+  done <<<"$alarms"
+else
+  printf '%s\n' "$alarms"
+  problems+=("no member answered 'etcdctl alarm list'")
+fi
 
 if ((${#problems[@]})); then
   printf '\nThe cluster is not as cluster.json says:\n' >&2
