@@ -130,6 +130,8 @@ export interface Plan {
     manifestDir: string;
     clientPort: string;
     peerPort: string;
+    /** Every port etcd listens on on a master, which preflight.sh finds free: the kubeadm profile adds the metrics port. */
+    hostPorts: string[];
     /** The plain-HTTP loopback client URL, or "" when the listener is off. */
     localClientUrl: string;
   };
@@ -341,7 +343,10 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     remote: posix.join(etcd.certDir, posix.basename(file)),
     mode,
   });
-  const sans = [...new Set(members.flatMap((m) => [m.host, m.ip]))];
+  // The kubeadm profile also serves clients on the loopback address over TLS (kube-apiserver's usual endpoint), so the
+  // certificate must cover it, as kubeadm's server certificate does.
+  const loopbacks = etcd.profile === 'kubeadm' ? cluster.masters.map(loopbackFor) : [];
+  const sans = [...new Set([...members.flatMap((m) => [m.host, m.ip]), ...loopbacks])];
   const manifestName = 'etcd.manifest';
   const version = etcdVersion(etcd);
   const rules = version && versionRules(version);
@@ -373,6 +378,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       manifestDir: etcd.manifestDir,
       clientPort: String(etcd.clientPort),
       peerPort: String(etcd.peerPort),
+      hostPorts: [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String),
       localClientUrl: local,
     },
     kubeadm:

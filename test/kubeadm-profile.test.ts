@@ -250,6 +250,18 @@ test('extraArgs names: without dashes, and no --experimental-* on etcd 3.7', () 
   assert.equal(problems(kubeadm({ image: 'registry.k8s.io/etcd:3.6.4-0', extraArgs: { 'experimental-compaction-batch-limit': '100' } }, 1)), [], '3.6 still has them');
 });
 
+test('preflight: the kubeadm profile also needs the metrics port free, and the certificate to cover its loopback listener', () => {
+  const tutorial = plan(load(minimalCluster(1)), context);
+  assert.equal(tutorial.etcd.hostPorts, ['2379', '2380']);
+  assert.not.ok(tutorial.subjectAltNames.includes('127.0.0.1'));
+  const p = plan(load(kubeadm({ metricsListener: { port: 12381 } }, 1)), context);
+  assert.equal(p.etcd.hostPorts, ['2379', '2380', '12381']);
+  assert.equal(p.subjectAltNames, ['master1.node.local.consul', '192.168.56.11', '127.0.0.1']);
+  assert.equal(p.subjectAltNameChecks.at(-1), '-checkip');
+  const v6 = plan(load({ masters: [{ name: 'a', ip: 'fd00::1', host: 'a.example' }], etcd: { profile: 'kubeadm' } }), context);
+  assert.ok(v6.subjectAltNames.includes('::1'), 'an IPv6 master listens on ::1');
+});
+
 test('verify.via: docker in the tutorial profile, crictl in the kubeadm profile, or as cluster.json says', () => {
   const via = (document: unknown) => plan(load(document), context).verify;
   assert.equal([via(minimalCluster(1)).via, via(minimalCluster(1)).tool], ['docker', 'docker']);

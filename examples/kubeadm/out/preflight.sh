@@ -240,8 +240,8 @@ ca=$(beside_script ../pki/etcd/ca.crt)
 cert=$(beside_script ../pki/etcd/server.crt)
 key=$(beside_script ../pki/etcd/server.key)
 # What the certificate's SANs must cover, each with the openssl option that checks it.
-san_names=(master1.node.local.consul 192.168.56.11 master2.node.local.consul 192.168.56.12 master3.node.local.consul 192.168.56.13)
-san_checks=(-checkhost -checkip -checkhost -checkip -checkhost -checkip)
+san_names=(master1.node.local.consul 192.168.56.11 master2.node.local.consul 192.168.56.12 master3.node.local.consul 192.168.56.13 127.0.0.1)
+san_checks=(-checkhost -checkip -checkhost -checkip -checkhost -checkip -checkip)
 declare -A master_ip=(
   [master1]=192.168.56.11
   [master2]=192.168.56.12
@@ -320,7 +320,7 @@ check_node() { # NODE
     if [[ -n ${master_ip[$node]:-} ]]; then
       printf 'expected_ip=%q\n' "${master_ip[$node]}"
       cat <<'REMOTE'
-for port in 2379 2380; do
+for port in 2379 2380 2381; do
   users=$(ss -Htlnp "sport = :$port" 2>/dev/null || true)
   if [[ -z $users ]]; then
     echo "  ok: port $port is free"
