@@ -173,6 +173,12 @@ function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
+/** Flags that cluster.json has a setting for, because more of the manifest than the flag depends on them. */
+const OWN_SETTINGS: Record<string, string> = {
+  'data-dir': 'etcd.dataDir (the data volume is mounted there)',
+  'listen-metrics-urls': 'etcd.metricsListener (the probes ask it)',
+};
+
 const known = `${KNOWN_MINORS[0]} to ${KNOWN_MINORS[KNOWN_MINORS.length - 1]}`;
 
 /**
@@ -238,6 +244,8 @@ export function etcdFindings(raw: unknown, verify?: unknown): EtcdFinding[] {
     const at = `/etcd/extraArgs/${escapePointer(name)}`;
     if (!FLAG_NAME.test(name)) {
       error(at, `must be an etcd flag name without its dashes: lowercase letters, digits and '-' (e.g. quota-backend-bytes; found ${JSON.stringify(name)})`, true);
+    } else if (name in OWN_SETTINGS) {
+      error(at, `is set by ${OWN_SETTINGS[name]} in cluster.json, which the rest of the manifest follows too (its volumes, its probes): set it there`, true);
     } else if (rules && !rules.experimentalFlags && name.startsWith('experimental-')) {
       error(at, `etcd ${rules.version.text} has no --${name}: etcd 3.7 removed every --experimental-* flag (use its etcd 3.6 name, https://etcd.io/docs/v3.6/upgrades/upgrade_3_6/)`, true);
     }

@@ -203,9 +203,9 @@ test('etcd.extraArgs replaces a flag the profile sets and adds the others; etcd.
 test('in the tutorial profile an extra flag becomes its ETCD_* variable: replacing the tutorial\'s in place, or added after', () => {
   const tutorial = [{ name: 'ETCD_NAME', value: 'a' }, { name: 'ETCD_DATA_DIR', value: '/var/lib/etcd' }];
   assert.equal(tutorialEnv(tutorial, { extraArgs: {}, extraEnv: {} }), tutorial);
-  assert.equal(tutorialEnv(tutorial, { extraArgs: { 'data-dir': '/data', 'quota-backend-bytes': '1' }, extraEnv: { GOMEMLIMIT: '1GiB' } }), [
-    { name: 'ETCD_NAME', value: 'a' },
-    { name: 'ETCD_DATA_DIR', value: '/data' },
+  assert.equal(tutorialEnv(tutorial, { extraArgs: { name: 'b', 'quota-backend-bytes': '1' }, extraEnv: { GOMEMLIMIT: '1GiB' } }), [
+    { name: 'ETCD_NAME', value: 'b' },
+    { name: 'ETCD_DATA_DIR', value: '/var/lib/etcd' },
     { name: 'ETCD_QUOTA_BACKEND_BYTES', value: '1' },
     { name: 'GOMEMLIMIT', value: '1GiB' },
   ]);
@@ -239,6 +239,12 @@ test('a version the table does not know, or none at all, is refused with the rem
   assert.match(problems(kubeadm({ image: 'registry.k8s.io/etcd:3.8.0-0' }, 1)).join('\n'), /etcd 3.8.0 is not in etcd-bootstrap's version table \(it knows 3.3 to 3.7\)/);
   assert.match(problems(kubeadm({ image: 'registry.k8s.io/etcd:3.5.21-0', version: '3.5.20' }, 1)).join('\n'), /\/etcd\/version {2}says 3.5.20 but the image registry.k8s.io\/etcd:3.5.21-0 is 3.5.21/);
   assert.match(problems(kubeadm({ image: 'quay.io/coreos/etcd:v3.3.5' }, 1)).join('\n'), /the kubeadm profile needs etcd 3.4 or later/);
+});
+
+test('extraArgs cannot move the data directory or the metrics listener away from what the volumes and probes follow', () => {
+  assert.match(problems(kubeadm({ extraArgs: { 'data-dir': '/data' } }, 1)).join('\n'), /\/etcd\/extraArgs\/data-dir {2}is set by etcd.dataDir/);
+  assert.match(problems(kubeadm({ extraArgs: { 'listen-metrics-urls': 'http://0.0.0.0:2381' } }, 1)).join('\n'), /is set by etcd.metricsListener \(the probes ask it\)/);
+  assert.match(problems({ ...minimalCluster(1), etcd: { extraArgs: { 'data-dir': '/data' } } }).join('\n'), /is set by etcd.dataDir/);
 });
 
 test('extraArgs names: without dashes, and no --experimental-* on etcd 3.7', () => {
