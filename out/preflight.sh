@@ -404,7 +404,7 @@ if sudo -n true 2>/dev/null; then
     fi
   done
 else
-  echo "  FAIL: $(id -un) cannot run sudo without a password, so the owners of ports 2379 and 2380 cannot be checked"
+  echo "  FAIL: $(id -un) cannot run sudo without a password, so the owners of etcd's ports cannot be checked"
   echo "        -> let it, with a line in /etc/sudoers.d/: $(id -un) ALL=(ALL) NOPASSWD: ALL (distribute.sh installs the files as root)"
 fi
 if [[ -d /etc/kubernetes/manifests ]]; then

@@ -4,11 +4,12 @@ import { realpathSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { formatProblem, loadClusterFile, type Problem } from './load.js';
+import { formatProblem, loadClusterFile, locateInFile, type Problem } from './load.js';
 import { plan } from './plan.js';
 import { render, shellWord } from './render.js';
 import { terminalLines, terminalSafe } from './safe-text.js';
 import { assertReplaceable, identityOf, lockOut, OutRefused, reachesOut, readOut, readRecord, recover, replaceOut, resolveOut, survey, withRecord, type Change, type OutTarget } from './emit.js';
+import { upgradeFinding } from './etcd-profile.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
 
@@ -178,6 +179,16 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
       return 1;
     }
     const pending = found.pending;
+    // The out/ being replaced says which etcd the masters run: a jump of more than one minor version is refused.
+    const previous = found.owned
+      .filter((path) => path.endsWith('-etcd.manifest') && existing.get(path)?.kind === 'file')
+      .map((path) => ({ shown: `${outShown}/${path}`, content: (existing.get(path) as { content: Buffer }).content.toString('utf8') }));
+    const upgrade = upgradeFinding(previous, loaded.cluster.etcd);
+    if (upgrade) {
+      report(locateInFile(values.config ?? 'cluster.json', [upgrade]));
+      io.err(`1 error in ${configShown}; ${outShown}/ is unchanged.`);
+      return 1;
+    }
 
     if (values.check) {
       if (pending.length === 0) {

@@ -35,6 +35,7 @@ etcd: Etcd
 tls: Tls
 transport: Transport
 timeSync: TimeSync
+verify: Verify
 }
 /**
  * One master: a node that runs an etcd member.
@@ -69,9 +70,17 @@ address?: string
  */
 export interface Etcd {
 /**
- * The container image the static pod runs; it must contain /usr/local/bin/etcd and /usr/local/bin/etcdctl.
+ * What the manifests look like. "tutorial": the tutorial's static pod, byte for byte (etcd through /bin/sh and tee, ETCD_* variables, a TCP liveness probe). "kubeadm": the stacked-etcd static pod kubeadm v1.33 writes (etcd with --flags and no shell, an HTTPS loopback listener, probes on a metrics listener, system-node-critical priority, RuntimeDefault seccomp), with flags chosen for the etcd version.
  */
-image: string
+profile: ("tutorial" | "kubeadm")
+/**
+ * The container image the static pod runs; it must contain /usr/local/bin/etcd and /usr/local/bin/etcdctl. The etcd version is read from its tag (v3.5.21, 3.5.21-0, 3.6.4), else from etcd.version. When absent: the profile's image, quay.io/coreos/etcd:v3.3.5 for "tutorial", registry.k8s.io/etcd:3.5.21-0 (kubeadm v1.33's) for "kubeadm".
+ */
+image?: string
+/**
+ * The etcd version the image runs, MAJOR.MINOR.PATCH, for an image whose tag says nothing (a digest, a private tag). When the tag names a version too, the two must agree.
+ */
+version?: string
 /**
  * The port etcd serves clients on (ETCD_LISTEN_CLIENT_URLS, ETCD_ADVERTISE_CLIENT_URLS).
  */
@@ -97,6 +106,19 @@ certDir: string
  */
 manifestDir: string
 localListener: LocalListener
+metricsListener: MetricsListener
+/**
+ * Extra etcd flags, by name without the dashes, each with its value as a string (e.g. {"quota-backend-bytes": "8589934592"}), as kubeadm's etcd.local.extraArgs: one the profile sets is replaced, the others are added. The tutorial profile passes them as ETCD_* variables.
+ */
+extraArgs: {
+[k: string]: string
+}
+/**
+ * Extra environment variables of the etcd container, by name (e.g. {"GOMEMLIMIT": "2GiB"}), as kubeadm's etcd.local.extraEnvs. An ETCD_* variable for an option that is also a flag is refused: etcd exits on that conflict.
+ */
+extraEnv: {
+[k: string]: string
+}
 }
 /**
  * The plain-HTTP client listener on the loopback address (the tutorial's http://127.0.0.1:2379). The liveness probe and verify.sh use it. Turn it off to serve clients only over TLS.
@@ -114,6 +136,19 @@ address: ("127.0.0.1" | "::1")
  * The port of the loopback listener; when absent, the client port.
  */
 port?: number
+}
+/**
+ * The kubeadm profile's plain-HTTP listener for /metrics and the health endpoints (etcd --listen-metrics-urls), which kubelet's probes ask. The tutorial profile has none.
+ */
+export interface MetricsListener {
+/**
+ * The address to listen on: 127.0.0.1 (kubeadm's), or ::1 on an IPv6-only master.
+ */
+address: ("127.0.0.1" | "::1")
+/**
+ * The port (kubeadm's is 2381).
+ */
+port: number
 }
 /**
  * The certificate files on the operator's machine that distribute.sh copies to every master, relative to cluster.json. One certificate serves peers and clients, as in the tutorial; its SANs must cover every master's host and ip.
@@ -186,4 +221,13 @@ service: ("ntp" | "chrony" | "systemd-timesyncd")
  * The largest difference, in seconds, allowed between a node's clock and the operator's. etcd warns about clock drift from one second (its peers' time difference alarm).
  */
 maxSkewSeconds: number
+}
+/**
+ * How out/verify.sh reaches etcdctl.
+ */
+export interface Verify {
+/**
+ * "docker": `docker run` the etcd image on a master (the tutorial's way); "crictl": exec etcdctl in the running etcd container on a master (Kubernetes 1.24 and later have no Docker); "local": this machine's etcdctl with the client certificate, against every member's client URL (as verify.sh --local). When absent: "docker" in the tutorial profile, "crictl" in the kubeadm profile.
+ */
+via?: ("docker" | "crictl" | "local")
 }

@@ -2,7 +2,7 @@
 //
 // The happy path is JSON.parse and one ajv pass. Positions (line:column) are only worked out when there is
 // something to report, by re-reading the text with momoa, which keeps them.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { Cluster, Master } from './cluster.generated.js';
@@ -11,6 +11,7 @@ import { artifacts } from './artifacts.js';
 import { unsafeReason } from './ssh-options.js';
 import { canonicalIp, ipVersion, isLoopback, memberAddressProblem } from './address.js';
 import { terminalSafe } from './safe-text.js';
+import { etcdFindings } from './etcd-profile.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -498,6 +499,8 @@ export function clusterRules(cluster: Cluster): Finding[] {
   if (typeof etcd.clientPort === 'number' && etcd.clientPort === etcd.peerPort) {
     error('/etcd/peerPort', `must differ from clientPort: etcd cannot serve peers and clients on one port (both are ${etcd.peerPort})`);
   }
+  // The image, its etcd version, the profile and the overrides (src/etcd-profile.ts).
+  findings.push(...etcdFindings(cluster.etcd, cluster.verify));
 
   // Each file is staged under its own name in the remote home directory and lands in certDir under that name.
   const tls = (cluster.tls ?? {}) as Partial<Cluster['tls']>;
@@ -579,6 +582,15 @@ function escapePointer(segment: string): string {
 
 function unescapePointer(segment: string): string {
   return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/**
+ * Findings made after loading (against the out/ being replaced, say), located in the file the way loading locates
+ * its own. The file has loaded, so it is readable and valid JSON.
+ */
+export function locateInFile(file: string, findings: Finding[]): Problem[] {
+  const text = readFileSync(file, 'utf8');
+  return locate(text.startsWith('\uFEFF') ? text.slice(1) : text, file, findings);
 }
 
 /** Attach line and column to each finding, walking the document's syntax tree along the pointer. */

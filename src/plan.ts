@@ -7,12 +7,22 @@ import type { Cluster, Master } from './cluster.generated.js';
 import { connectionHeader } from './ssh-options.js';
 import { ipVersion } from './address.js';
 import { commentSafe } from './safe-text.js';
+import {
+  etcdImage,
+  etcdVersion,
+  kubeadmBaseFlags,
+  kubeadmCommand,
+  kubeadmEnv,
+  loopbackFor,
+  tutorialEnv,
+  verifyVia,
+  type EnvVar,
+  type Profile,
+  type VerifyVia,
+} from './etcd-profile.js';
+import { KUBEADM, versionRules, type ProbePaths } from './etcd-versions.js';
 
-/** An `env:` entry of the etcd container. */
-export interface EnvVar {
-  name: string;
-  value: string;
-}
+export type { EnvVar } from './etcd-profile.js';
 
 /** A certificate file: where it is on the operator's machine, where it is staged and where it lands on a master. */
 export interface TlsFile {
@@ -44,8 +54,10 @@ export interface Member {
   /** Where the kubelet's liveness probe opens a TCP connection. */
   probeHost: string;
   probePort: string;
-  /** The etcd container's environment, in the tutorial's order. */
+  /** The etcd container's environment: the tutorial's, in its order; in the kubeadm profile, etcd.extraEnv. */
   env: EnvVar[];
+  /** The kubeadm profile's container command, `etcd` and its --flag=value arguments; empty in the tutorial profile. */
+  command: string[];
   /** The file in out/ that holds this member's manifest. */
   manifestFile: string;
 }
@@ -129,6 +141,16 @@ export interface TimeSyncPlan {
   skewAdvice: string;
 }
 
+/** What the kubeadm profile's pod says besides each member's command: probes on the metrics listener. */
+export interface KubeadmPodPlan {
+  /** The Kubernetes release whose kubeadm this pod follows, for the manifest's header. */
+  kubernetesVersion: string;
+  /** The etcd version the flags and probes were chosen for. */
+  etcdVersion: string;
+  priority: string;
+  probe: ProbePaths & { host: string; port: string };
+}
+
 export interface Plan {
   /** The generated-by line every file carries, in the comment syntax of none: each template wraps it. */
   generatedBy: string;
@@ -152,7 +174,10 @@ export interface Plan {
   clientUrls: string[];
   /** ETCD_INITIAL_CLUSTER: name=peerUrl for every member, in cluster.json's order. */
   initialCluster: string;
+  /** The partial under templates/partials/ that is the manifest of the chosen profile. */
+  manifestPartial: string;
   etcd: {
+    profile: Profile;
     image: string;
     clusterToken: string;
     dataDir: string;
@@ -160,9 +185,13 @@ export interface Plan {
     manifestDir: string;
     clientPort: string;
     peerPort: string;
+    /** Every port etcd listens on on a master, which preflight.sh finds free: the kubeadm profile adds the metrics port. */
+    hostPorts: string[];
     /** The plain-HTTP loopback client URL, or "" when the listener is off. */
     localClientUrl: string;
   };
+  /** Present for the kubeadm profile only. */
+  kubeadm: KubeadmPodPlan | undefined;
   tls: { ca: TlsFile; cert: TlsFile; key: TlsFile };
   manifest: {
     /** The file name in the remote user's home after the copy (the tutorial's ~/etcd.manifest). */
@@ -192,6 +221,16 @@ export interface Plan {
     memberListNeedsTls: boolean;
     /** Every member's client URL, comma-separated, as etcdctl's --endpoints takes them. */
     allClientUrls: string;
+    /** How etcdctl is reached when verify.sh gets no --local: docker run or crictl exec on a master, or locally. */
+    via: VerifyVia;
+    viaCrictl: boolean;
+    viaLocal: boolean;
+    /** The tool a master needs for `via` ("" for local), which verify.sh looks for before it relies on it. */
+    tool: string;
+    /** The script that looks for it on a master: exit 3 when it is missing (reached, but no tool). */
+    toolCheck: string;
+    /** The kubeadm profile's extra checks: every member's endpoint status, and no alarm raised. */
+    statusAndAlarms: boolean;
   };
   mermaid: { members: { id: string; label: string }[] };
 }
@@ -225,9 +264,17 @@ export function initialCluster(members: readonly Pick<Member, 'name' | 'peerUrl'
   return members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
 }
 
+/** The tutorial's plain-HTTP loopback listener; the kubeadm profile has none (its loopback listener is HTTPS). */
 export function localClientUrl(cluster: Cluster): string {
   const listener = cluster.etcd.localListener;
+  if (cluster.etcd.profile === 'kubeadm') return '';
   return listener.enabled ? url('http', listener.address, listener.port ?? cluster.etcd.clientPort) : '';
+}
+
+/** kubeadm's --listen-metrics-urls: plain HTTP on a loopback address, where kubelet's probes ask. */
+export function metricsUrl(cluster: Cluster): string {
+  const { address, port } = cluster.etcd.metricsListener;
+  return url('http', address, port);
 }
 
 /** ETCD_INITIAL_ADVERTISE_PEER_URLS, and this member's entry in the initial cluster. */
@@ -244,10 +291,14 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
   const listenPeerUrl = url('https', master.ip, etcd.peerPort);
   const local = localClientUrl(cluster);
   const listener = etcd.localListener;
-  const listenClientUrls = [url('https', master.ip, etcd.clientPort), ...(local ? [local] : [])].join(',');
+  const kubeadm = etcd.profile === 'kubeadm';
+  // kubeadm replaces the plain-HTTP loopback listener with an HTTPS one, on the loopback of the master's family.
+  const listenClientUrls = kubeadm
+    ? [url('https', loopbackFor(master), etcd.clientPort), url('https', master.ip, etcd.clientPort)].join(',')
+    : [url('https', master.ip, etcd.clientPort), ...(local ? [local] : [])].join(',');
   // The tutorial's variables, in the tutorial's order. Each is an ETCD_* variable and never also a flag:
   // etcd refuses to start when one option is set both ways.
-  const env: EnvVar[] = [
+  const tutorial: EnvVar[] = [
     { name: 'ETCD_NAME', value: master.name },
     { name: 'ETCD_CERT_FILE', value: remote(cluster.tls.cert) },
     { name: 'ETCD_KEY_FILE', value: remote(cluster.tls.key) },
@@ -266,6 +317,32 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
     { name: 'ETCD_INITIAL_CLUSTER_STATE', value: 'new' },
     { name: 'ETCD_DATA_DIR', value: etcd.dataDir },
   ];
+  const version = etcdVersion(etcd);
+  const rules = version && versionRules(version);
+  // load.ts has refused a kubeadm cluster whose etcd version the table does not know.
+  if (kubeadm && !rules) throw new Error(`no version rules for the etcd of ${etcdImage(etcd)}`);
+  const command =
+    kubeadm && rules
+      ? kubeadmCommand(
+          kubeadmBaseFlags(
+            {
+              name: master.name,
+              listenClientUrls,
+              clientUrl,
+              listenPeerUrl,
+              peerUrl: ownPeerUrl,
+              initialCluster: initial,
+              metricsUrl: metricsUrl(cluster),
+              cert: remote(cluster.tls.cert),
+              key: remote(cluster.tls.key),
+              ca: remote(cluster.tls.ca),
+            },
+            etcd,
+            rules,
+          ),
+          etcd,
+        )
+      : [];
   return {
     name: master.name,
     ip: master.ip,
@@ -279,9 +356,16 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
     // master's own ip instead (a TCP probe needs no certificate).
     probeHost: listener.enabled ? listener.address : master.ip,
     probePort: String(listener.enabled ? (listener.port ?? etcd.clientPort) : etcd.clientPort),
-    env,
+    env: kubeadm ? kubeadmEnv(etcd) : tutorialEnv(tutorial, etcd),
+    command,
     manifestFile: `${master.name}-etcd.manifest`,
   };
+}
+
+/** verify.sh's way to etcdctl, and the tool it needs on a master for it. */
+export function viaPlan(via: VerifyVia): Pick<Plan['verify'], 'via' | 'viaCrictl' | 'viaLocal' | 'tool' | 'toolCheck'> {
+  const tool = via === 'local' ? '' : via;
+  return { via, viaCrictl: via === 'crictl', viaLocal: via === 'local', tool, toolCheck: tool ? `command -v ${tool} >/dev/null || exit 3` : 'true' };
 }
 
 /** A Mermaid node label: Mermaid ends a quoted label at `"`, so it is written as an entity. */
@@ -340,8 +424,13 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     remote: posix.join(etcd.certDir, posix.basename(file)),
     mode,
   });
-  const sans = [...new Set(members.flatMap((m) => [m.host, m.ip]))];
+  // The kubeadm profile also serves clients on the loopback address over TLS (kube-apiserver's usual endpoint), so the
+  // certificate must cover it, as kubeadm's server certificate does.
+  const loopbacks = etcd.profile === 'kubeadm' ? cluster.masters.map(loopbackFor) : [];
+  const sans = [...new Set([...members.flatMap((m) => [m.host, m.ip]), ...loopbacks])];
   const manifestName = 'etcd.manifest';
+  const version = etcdVersion(etcd);
+  const rules = version && versionRules(version);
   const ssh = cluster.transport.kind === 'ssh' ? cluster.transport : undefined;
   const nodes = [
     ...cluster.masters.map((m): Node => ({ name: m.name, role: 'master', address: ssh ? (m.address ?? m.host) : m.name })),
@@ -360,16 +449,29 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     peerUrls: members.map((m) => m.peerUrl),
     clientUrls: members.map((m) => m.clientUrl),
     initialCluster: initial,
+    manifestPartial: `manifest/${etcd.profile}`,
     etcd: {
-      image: etcd.image,
+      profile: etcd.profile,
+      image: etcdImage(etcd),
       clusterToken: etcd.clusterToken,
       dataDir: etcd.dataDir,
       certDir: etcd.certDir,
       manifestDir: etcd.manifestDir,
       clientPort: String(etcd.clientPort),
       peerPort: String(etcd.peerPort),
+      hostPorts: [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String),
       localClientUrl: local,
     },
+    kubeadm:
+      etcd.profile === 'kubeadm' && rules
+        ? {
+            kubernetesVersion: KUBEADM.kubernetesVersion,
+            etcdVersion: rules.version.text,
+            priority: KUBEADM.priority,
+            // staticpod.GetEtcdProbeEndpoint: the probes ask the metrics listener, over plain HTTP.
+            probe: { ...rules.probePaths, host: etcd.metricsListener.address, port: String(etcd.metricsListener.port) },
+          }
+        : undefined,
     tls: { ca: tlsFile(tls.ca, '0644'), cert: tlsFile(tls.cert, '0644'), key: tlsFile(tls.key, '0600') },
     manifest: {
       staged: manifestName,
@@ -400,6 +502,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       memberListEndpoint: local || members.map((m) => m.clientUrl).join(','),
       memberListNeedsTls: !local,
       allClientUrls: members.map((m) => m.clientUrl).join(','),
+      ...viaPlan(verifyVia(etcd.profile, cluster.verify.via)),
+      statusAndAlarms: etcd.profile === 'kubeadm',
     },
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),

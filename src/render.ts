@@ -42,7 +42,8 @@ export function shellWords(values: readonly string[]): string {
 // Plain YAML scalars that a YAML 1.1 parser (kubelet's among them, historically) reads as something other than
 // a string: booleans, null. Numbers and the like cannot match PLAIN_YAML below, which starts with a letter or '/'.
 const YAML_RESERVED = /^(y|yes|n|no|true|false|on|off|null|~)$/i;
-const PLAIN_YAML = /^[A-Za-z_/][A-Za-z0-9_./:=,@+-]*$/;
+// A flag (--name=value) may stay plain too: a plain scalar may start with "-" when a letter follows, not a space.
+const PLAIN_YAML = /^(?:--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9_./:=,@+-]*$/;
 
 /**
  * A YAML scalar that any YAML parser reads back as exactly the string `value`: plain where that is unambiguous

@@ -52,9 +52,9 @@ const URL_VARIABLES = [
 /** A host as RFC 3986 puts it in a URL: an IPv6 literal in brackets, anything else bare. */
 const inUrl = (host: string) => (isIP(host) === 6 ? `[${host}]` : host);
 
-test('examples/ holds the five-masters and ipv6 clusters, each with a committed out/', () => {
+test('examples/ holds the five-masters, ipv6 and kubeadm clusters, each with a committed out/', () => {
   const names = all.map((e) => e.name);
-  for (const name of ['cluster.json', 'examples/five-masters', 'examples/ipv6']) {
+  for (const name of ['cluster.json', 'examples/five-masters', 'examples/ipv6', 'examples/kubeadm']) {
     assert.ok(names.includes(name), `expected example ${name}; found ${names.join(', ')}`);
   }
   for (const example of all) {

@@ -9,10 +9,12 @@
 // Ports are cluster-wide in cluster.json, so members sharing this machine need distinct addresses. IPv6 has one
 // loopback address, so the IPv6 cluster has one member. The machinery is in support/live-cluster.ts.
 import { suite } from 'uvu';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { requireTools } from './support/tools.js';
 import {
   allLogs,
+  baseEnv,
   check,
   crashed,
   etcdctl,
@@ -247,6 +249,21 @@ function liveSuite(label: string, masters: MasterSpec[], options: SuiteOptions):
     const memberList = calls.split('\n').find((line) => line.startsWith('docker ') && line.includes(' member list '));
     const wanted = `member list --endpoints=${cluster.localUrl ?? cluster.endpoints}`;
     check(memberList?.endsWith(wanted), () => `${how} should run etcdctl ${wanted} on the master, but ran:\n  ${memberList ?? '(no member list)'}`);
+  });
+
+  s('verify.sh on a master without docker says "docker not found on MASTER: set verify.via" and exits 2, blaming no member', async (state) => {
+    if (!tools()) return;
+    const cluster = started(state, n);
+    const standIns = writeStandIns(cluster);
+    const bin = join(cluster.dir, 'no-docker-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['vagrant', 'sudo']) if (!existsSync(join(bin, tool))) symlinkSync(join(standIns.bin, tool), join(bin, tool));
+    // /usr/local/bin is left out: a developer's own docker there is not on the master.
+    const result = await verify(cluster, [], baseEnv({ PATH: `${bin}:/usr/bin:/bin` }));
+    const first = cluster.members[0]?.name ?? '';
+    check(result.code === 2, () => `without docker on the master, out/verify.sh should exit 2, but ${explain(result)}`);
+    check(result.stderr.includes(`docker not found on ${first}: set verify.via in cluster.json`), () => `out/verify.sh should say "docker not found on ${first}", but ${explain(result)}`);
+    check(!/not answering|is not a member/.test(`${result.stdout}${result.stderr}`), () => `out/verify.sh should blame no member for a missing docker, but ${explain(result)}`);
   });
 
   if (options.stopAndRestart) {

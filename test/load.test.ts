@@ -18,7 +18,7 @@ test('a minimal cluster gets the tutorial defaults', () => {
   assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
   if (!result.ok) return;
   assert.equal(result.cluster.etcd, {
-    image: 'quay.io/coreos/etcd:v3.3.5',
+    profile: 'tutorial',
     clientPort: 2379,
     peerPort: 2380,
     clusterToken: 'etcd-cluster-0',
@@ -26,6 +26,9 @@ test('a minimal cluster gets the tutorial defaults', () => {
     certDir: '/etc/etcd',
     manifestDir: '/etc/kubernetes/manifests',
     localListener: { enabled: true, address: '127.0.0.1' },
+    metricsListener: { address: '127.0.0.1', port: 2381 },
+    extraArgs: {},
+    extraEnv: {},
   });
   assert.equal(result.cluster.tls, { ca: 'ca.pem', cert: 'kubernetes.pem', key: 'kubernetes-key.pem' });
   assert.equal(result.cluster.transport, { kind: 'vagrant' });
@@ -121,7 +124,7 @@ test('malformed JSON gets its line and column', () => {
 });
 
 test('a key given twice in one object is refused at its second appearance, even spelt with an escape', () => {
-  const text = '{\n  "masters": [ { "name": "a", "ip": "10.0.0.1", "host": "a" } ],\n  "etcd": { "image": "quay.io/coreos/etcd:v3.3.5" },\n  "\\u0065tcd": { "image": "evil.example/etcd:latest" }\n}';
+  const text = '{\n  "masters": [ { "name": "a", "ip": "10.0.0.1", "host": "a" } ],\n  "etcd": { "image": "quay.io/coreos/etcd:v3.3.5" },\n  "\\u0065tcd": { "image": "quay.io/coreos/etcd:v3.4.0" }\n}';
   assert.equal(refused(text), [
     'cluster.json:4:3  /etcd  duplicate key "etcd" (first at 3:3): JSON silently keeps only the last, so a reader of the first is misled; keep one',
   ]);

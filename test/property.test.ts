@@ -32,8 +32,9 @@ const ip = fc.oneof(fc.ipV4(), fc.ipV6()).filter((a) => isIP(a) !== 0 && memberA
 const host = fc.oneof(dnsName, dnsName, ip);
 const port = fc.integer({ min: 1, max: 65535 });
 const imagePart = fc.stringMatching(/^[a-z0-9]{1,6}([._-][a-z0-9]{1,4}){0,2}$/);
+// The tag names an etcd version the version table knows (src/etcd-versions.ts); a tag that names none is refused.
 const image = fc
-  .tuple(imagePart, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), fc.array(imagePart, { minLength: 1, maxLength: 3 }), fc.option(fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,12}$/), { nil: undefined }))
+  .tuple(imagePart, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), fc.array(imagePart, { minLength: 1, maxLength: 3 }), fc.constantFrom('v3.3.5', 'v3.4.22', '3.5.6-0', 'v3.5.6'))
   .map(([registry, registryPort, path, tag]) => `${registry}${registryPort ? `:${registryPort}` : ''}/${path.join('/')}${tag ? `:${tag}` : ''}`);
 const remotePath = fc.array(fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,8}$/), { minLength: 1, maxLength: 4 }).map((p) => `/${p.join('/')}`);
 const token = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,16}$/);

@@ -1,8 +1,10 @@
 // A real etcd cluster on this machine, started from the generated manifests: the live test's machinery.
 //
-// Each member is the real `etcd` binary run with exactly the environment its generated manifest gives the etcd
-// container (plus PATH and HOME), and no flags: etcd refuses an option given both as a flag and as ETCD_*. Only
-// ETCD_DATA_DIR changes, to a fresh 0700 directory per member. Members share one machine, so each gets its own
+// Each member is the real `etcd` binary run as kubelet would run its container: in the tutorial profile with exactly
+// the environment its generated manifest gives the etcd container (plus PATH and HOME) and no flags, since etcd
+// refuses an option given both as a flag and as ETCD_*; in the kubeadm profile with the container's command and args
+// as argv and its env as the environment. Only the data directory changes, to a fresh 0700 directory per member, and
+// in the kubeadm profile 127.0.0.1 moves to a loopback address of each member's own (mapToMachine). Members share one machine, so each gets its own
 // loopback address (127.0.0.x) and the cluster's ports are free ports picked here.
 //
 // Every etcd started here is recorded by pid and stopped by pid (SIGTERM, then SIGKILL): by stopMember(), by
@@ -257,9 +259,25 @@ export interface MasterSpec {
   host: string;
 }
 
+/** One of kubelet's HTTP probes of the kubeadm profile, at the URL it asks on this machine. */
+export interface LiveProbe {
+  kind: 'liveness' | 'readiness' | 'startup';
+  /** The probe as the manifest writes it (http://HOST:PORT/PATH). */
+  manifestUrl: string;
+  /** The same URL with the loopback address mapped to the member's own (see mapToMachine). */
+  url: string;
+}
+
 export interface LiveMember extends MasterSpec {
   /** The generated manifest, as a path. */
   manifest: string;
+  /**
+   * What is started: the container's command and args, as kubelet passes them to the runtime, with only addresses
+   * and the data directory mapped to this machine. The tutorial profile's is `etcd` alone (its env carries the rest).
+   */
+  argv: string[];
+  /** The kubeadm profile's HTTP probes; empty for the tutorial's TCP probe. */
+  httpProbes: LiveProbe[];
   /** The etcd container's environment, exactly as the manifest gives it. */
   manifestEnv: Record<string, string>;
   /** Where kubelet's liveness probe connects, from the manifest. */
@@ -297,6 +315,8 @@ export interface LiveCluster {
   localUrl?: string;
   /** Words etcdctl is run under, when the members are elsewhere (test/support/sshd.ts: nsenter into their network). */
   enter?: string[];
+  /** The directory of the etcd and etcdctl this cluster runs; PATH's when undefined. */
+  etcdBin?: string;
 }
 
 const LOG_LINES = 400;
@@ -377,6 +397,81 @@ export interface ClusterOptions {
    * one can: every member would listen on the same address and port.
    */
   localListener?: '127.0.0.1' | '::1';
+  /** The kubeadm profile, run with the image tag of this etcd version (the flags and probes depend on it). */
+  kubeadm?: { version: string };
+  /** The directory holding the etcd and etcdctl to run; PATH's when absent. */
+  etcdBin?: string;
+}
+
+/** Each member's own stand-in for 127.0.0.1: members sharing one machine cannot all listen on 127.0.0.1:PORT. */
+export function memberLoopback(index: number): string {
+  return `127.0.1.${index + 2}`;
+}
+
+export interface MachineMapping {
+  /** The loopback address that stands for the manifest's 127.0.0.1 on this machine. */
+  loopback: string;
+  /** The data directory the manifest names, and the one that stands for it here. */
+  dataDir: { manifest: string; here: string };
+}
+
+/**
+ * A container argument as it runs on this machine: the manifest's data directory becomes the member's temporary one,
+ * and a URL on 127.0.0.1 moves to the member's own loopback address. Nothing else changes.
+ */
+export function mapToMachine(arg: string, mapping: MachineMapping): string {
+  if (arg === `--data-dir=${mapping.dataDir.manifest}`) return `--data-dir=${mapping.dataDir.here}`;
+  return arg.replace(/\/\/127\.0\.0\.1:/g, `//${mapping.loopback}:`);
+}
+
+export interface KubeadmManifestView {
+  /** command then args, exactly as the manifest gives them. */
+  argv: string[];
+  /** The container's env. */
+  env: Record<string, string>;
+  probes: { kind: LiveProbe['kind']; url: string }[];
+}
+
+/** The etcd container of a kubeadm-profile manifest: what kubelet would run, and what it would probe. */
+export function readKubeadmManifest(path: string, certDir: string): KubeadmManifestView {
+  const where = `the generated manifest ${path}`;
+  type HttpGet = { host?: unknown; port?: unknown; path?: unknown; scheme?: unknown };
+  type Container = {
+    command?: unknown;
+    args?: unknown;
+    env?: { name?: unknown; value?: unknown }[];
+    volumeMounts?: { name?: unknown; mountPath?: unknown }[];
+    livenessProbe?: { httpGet?: HttpGet };
+    readinessProbe?: { httpGet?: HttpGet };
+    startupProbe?: { httpGet?: HttpGet };
+  };
+  const pod = parse(readFileSync(path, 'utf8')) as { spec?: { containers?: Container[]; volumes?: { name?: unknown; hostPath?: { path?: unknown } }[] } };
+  const container = pod.spec?.containers?.[0];
+  if (!container) throw new LiveFailure(`${where} has no spec.containers[0]`);
+  const words = (value: unknown, what: string): string[] => {
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((w) => typeof w === 'string')) throw new LiveFailure(`${where}: ${what} is not a list of strings`);
+    return value as string[];
+  };
+  const argv = [...words(container.command, 'command'), ...words(container.args, 'args')];
+  if (argv[0] !== 'etcd') throw new LiveFailure(`${where} runs ${JSON.stringify(argv[0])}, not etcd: the kubeadm profile runs etcd itself`);
+  const env: Record<string, string> = {};
+  for (const entry of container.env ?? []) {
+    if (typeof entry.name !== 'string' || typeof entry.value !== 'string') throw new LiveFailure(`${where}: an env entry is not a name and a string value`);
+    env[entry.name] = entry.value;
+  }
+  const mount = container.volumeMounts?.find((m) => m.mountPath === certDir);
+  const volume = pod.spec?.volumes?.find((v) => v.name === mount?.name);
+  if (!mount || volume?.hostPath?.path !== certDir) throw new LiveFailure(`${where} does not mount the host's ${certDir} at ${certDir}`);
+  const probes = (['liveness', 'readiness', 'startup'] as const).map((kind) => {
+    const get = container[`${kind}Probe`]?.httpGet;
+    if (typeof get?.host !== 'string' || typeof get.port !== 'number' || typeof get.path !== 'string' || get.scheme !== 'HTTP') {
+      throw new LiveFailure(`${where} has no ${kind}Probe.httpGet with host, numeric port, path and scheme HTTP (found ${JSON.stringify(get)})`);
+    }
+    const host = isIP(get.host) === 6 ? `[${get.host}]` : get.host;
+    return { kind, url: `http://${host}:${get.port}${get.path}` };
+  });
+  return { argv, env, probes };
 }
 
 /**
@@ -387,15 +482,19 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
   const dir = mkdtempSync(join(tmpdir(), `etcd-bootstrap-live-${options.slug}-`));
   try {
     const certDir = join(dir, 'certs');
-    const certs = await makeCertificates(certDir, join(dir, 'ca'), options.masters.map((m) => m.ip));
     if (options.localListener && options.masters.length !== 1) throw new LiveFailure('only a cluster of one member can have the loopback listener here');
-    const addresses = [...new Set([...options.masters.map((m) => m.ip), ...(options.localListener ? [options.localListener] : [])])];
-    const [clientPort = 0, peerPort = 0, localPort = 0] = await freePorts(addresses, options.localListener ? 3 : 2);
-    const localListener = options.localListener ? { enabled: true, address: options.localListener, port: localPort } : { enabled: false };
-    const image = 'quay.io/coreos/etcd:v3.3.5';
+    const kubeadm = options.kubeadm;
+    const loopbacks = kubeadm ? options.masters.map((_, i) => memberLoopback(i)) : [];
+    // The certificate covers 127.0.0.1 (as kubeadm's server certificate does) and each member's stand-in for it.
+    const certs = await makeCertificates(certDir, join(dir, 'ca'), [...options.masters.map((m) => m.ip), ...loopbacks]);
+    const addresses = [...new Set([...options.masters.map((m) => m.ip), ...loopbacks, ...(options.localListener ? [options.localListener] : [])])];
+    const [clientPort = 0, peerPort = 0, thirdPort = 0] = await freePorts(addresses, options.localListener || kubeadm ? 3 : 2);
+    const localListener = options.localListener ? { enabled: true, address: options.localListener, port: thirdPort } : { enabled: false };
+    const image = kubeadm ? `registry.k8s.io/etcd:${kubeadm.version}-0` : 'quay.io/coreos/etcd:v3.3.5';
     const config = {
       masters: options.masters,
       etcd: {
+        ...(kubeadm ? { profile: 'kubeadm', metricsListener: { address: '127.0.0.1', port: thirdPort } } : {}),
         image,
         clientPort,
         peerPort,
@@ -422,17 +521,41 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
       throw new LiveFailure(`etcd-bootstrap generate --config ${configPath} exited ${code}:\n${indent(errors.join('\n'), 2)}\ncluster.json:\n${indent(JSON.stringify(config, null, 2), 2)}`);
     }
     mkdirSync(join(dir, 'data'), { mode: 0o700 });
-    const members = options.masters.map((master): LiveMember => {
+    const members = options.masters.map((master, index): LiveMember => {
       const manifest = join(outDir, `${master.name}-etcd.manifest`);
+      const dataDir = join(dir, 'data', master.name);
+      if (kubeadm) {
+        const view = readKubeadmManifest(manifest, certDir);
+        const mapping: MachineMapping = { loopback: memberLoopback(index), dataDir: { manifest: config.etcd.dataDir, here: dataDir } };
+        const argv = view.argv.map((arg) => mapToMachine(arg, mapping));
+        if (!argv.includes(`--data-dir=${dataDir}`)) throw new LiveFailure(`${manifest} passes no --data-dir=${config.etcd.dataDir}: etcd would write into its working directory`);
+        mkdirSync(dataDir, { mode: 0o700 });
+        chmodSync(dataDir, 0o700);
+        return {
+          ...master,
+          manifest,
+          manifestEnv: view.env,
+          argv: [options.etcdBin ? join(options.etcdBin, 'etcd') : 'etcd', ...argv.slice(1)],
+          httpProbes: view.probes.map((p) => ({ kind: p.kind, manifestUrl: p.url, url: mapToMachine(p.url, mapping) })),
+          probe: { host: mapping.loopback, port: thirdPort },
+          env: { ...baseEnv(), ...view.env },
+          dataDir,
+          clientUrl: `https://${urlHost(master.host)}:${clientPort}`,
+          peerUrl: `https://${urlHost(master.host)}:${peerPort}`,
+          pids: [],
+          log: [],
+        };
+      }
       const { env: manifestEnv, probe } = readManifest(manifest, certDir);
       if (!('ETCD_DATA_DIR' in manifestEnv)) throw new LiveFailure(`${manifest} sets no ETCD_DATA_DIR: etcd would write into its working directory`);
-      const dataDir = join(dir, 'data', master.name);
       mkdirSync(dataDir, { mode: 0o700 });
       chmodSync(dataDir, 0o700); // the umask may have taken bits away; etcd 3.4 wants exactly 0700
       return {
         ...master,
         manifest,
         manifestEnv,
+        argv: [options.etcdBin ? join(options.etcdBin, 'etcd') : 'etcd'],
+        httpProbes: [],
         probe,
         env: { ...baseEnv(), ...manifestEnv, ETCD_DATA_DIR: dataDir },
         dataDir,
@@ -453,7 +576,8 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
       image,
       members,
       endpoints: members.map((m) => m.clientUrl).join(','),
-      ...(options.localListener ? { localUrl: `http://${urlHost(options.localListener)}:${localPort}` } : {}),
+      ...(options.localListener ? { localUrl: `http://${urlHost(options.localListener)}:${thirdPort}` } : {}),
+      ...(options.etcdBin ? { etcdBin: options.etcdBin } : {}),
     };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
@@ -498,14 +622,15 @@ export function allLogs(cluster: LiveCluster, lines = 10): string {
 let haveSetpriv: boolean | undefined;
 
 /**
- * Start etcd for a member with its manifest's environment, no flags. On Linux it is wrapped in `setpriv
+ * Start etcd for a member: its argv (the tutorial's: etcd alone, configured by the manifest's env; the kubeadm
+ * profile's: the container's command and args) with its env. On Linux it is wrapped in `setpriv
  * --pdeathsig KILL` when available, which execs etcd (same pid) and makes the kernel kill it should the test
  * process die without running its exit handler.
  */
 export function startMember(member: LiveMember): void {
   if (member.process && member.exit === undefined) throw new LiveFailure(`${member.name} is already running (pid ${member.process.pid})`);
   haveSetpriv ??= hasTool('setpriv');
-  const command = [...(member.enter ?? []), 'etcd'];
+  const command = [...(member.enter ?? []), ...member.argv];
   const [file, args] = haveSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', '--', ...command]] : [command[0]!, command.slice(1)];
   const child = spawn(file, args, { env: member.env, cwd: member.dataDir, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
   member.exit = undefined;
@@ -613,7 +738,7 @@ export function etcdctl(cluster: LiveCluster, args: readonly string[], options: 
         : [];
   const command = [
     ...(cluster.enter ?? []),
-    'etcdctl',
+    cluster.etcdBin ? join(cluster.etcdBin, 'etcdctl') : 'etcdctl',
     `--endpoints=${options.endpoints ?? cluster.endpoints}`, ...tlsArgs, '--dial-timeout=2s', `--command-timeout=${options.commandTimeout ?? '4s'}`, ...args,
   ];
   return run(command[0]!, command.slice(1), { env: baseEnv({ ETCDCTL_API: '3' }), timeoutMs: options.timeoutMs ?? 15_000 });
@@ -826,6 +951,42 @@ done
 exec env -i PATH="$PATH" HOME="$HOME" "\${envs[@]}" etcdctl "\${args[@]}"
 `,
   };
+  // crictl as documented (https://kubernetes.io/docs/tasks/debug/debug-cluster/crictl/,
+  // https://github.com/kubernetes-sigs/cri-tools/blob/master/docs/crictl.md): `crictl ps` filters containers by
+  // --name (a regular expression) and --state, --quiet prints IDs only; `crictl exec ID COMMAND ARG…` runs COMMAND in
+  // the container. The etcd container here is the real etcdctl, with no ETCDCTL_API (the image sets none) and the
+  // host's network (the pod has hostNetwork). No crictl is installed here to compare with: the stand-in is strict
+  // instead, and refuses anything else.
+  const etcdctlPath = cluster.etcdBin ? join(cluster.etcdBin, 'etcdctl') : 'etcdctl';
+  scripts['crictl'] = `${header('crictl')}id=5f1e2d3c4b5a
+case \${1:-} in
+  ps)
+    shift
+    name= state= quiet=no
+    while (($#)); do
+      case $1 in
+        --name) name=\${2:?}; shift ;;
+        --name=*) name=\${1#*=} ;;
+        --state) state=\${2:?}; shift ;;
+        --state=*) state=\${1#*=} ;;
+        -q | --quiet) quiet=yes ;;
+        *) printf 'crictl stand-in: ps option %s is not supported\\n' "$1" >&2; exit 1 ;;
+      esac
+      shift
+    done
+    if [[ $quiet != yes ]]; then echo 'crictl stand-in: only "ps --quiet" is supported' >&2; exit 1; fi
+    if [[ etcd =~ $name && $state == running ]]; then echo "$id"; fi
+    ;;
+  exec)
+    shift
+    if [[ \${1:-} != "$id" ]]; then printf 'crictl stand-in: no such container: %s\\n' "\${1:-}" >&2; exit 1; fi
+    if [[ \${2:-} != etcdctl ]]; then printf 'crictl stand-in: the etcd container runs etcdctl here, not %s\\n' "\${2:-}" >&2; exit 127; fi
+    shift 2
+    exec env -i PATH="$PATH" HOME="$HOME" ${q(etcdctlPath)} "$@"
+    ;;
+  *) printf 'crictl stand-in: only ps and exec are supported, got "crictl %s"\\n' "$*" >&2; exit 1 ;;
+esac
+`;
   for (const [name, text] of Object.entries(scripts)) {
     writeFileSync(join(bin, name), text);
     chmodSync(join(bin, name), 0o755);

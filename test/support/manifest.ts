@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import { isIP } from 'node:net';
 import type { Cluster } from '../../src/cluster.generated.js';
 import type { RenderedFile } from '../../src/render.js';
+import { etcdImage } from '../../src/etcd-profile.js';
 
 interface PodLike {
   spec: {
@@ -46,7 +47,7 @@ export function manifestDisagreements(cluster: Cluster, files: readonly Rendered
     const env = new Map(container.env.map((e) => [e.name, e.value]));
     for (const [name, value] of env) if (typeof value !== 'string') problems.push(`${file.path}: ${name} is a ${typeof value}, not a string`);
     const at = `${file.path}`;
-    expect(`${at} image`, container.image, etcd.image);
+    expect(`${at} image`, container.image, etcdImage(etcd));
     expect(`${at} ETCD_NAME`, env.get('ETCD_NAME'), master.name);
     expect(`${at} ETCD_INITIAL_CLUSTER_TOKEN`, env.get('ETCD_INITIAL_CLUSTER_TOKEN'), etcd.clusterToken);
     expect(`${at} ETCD_DATA_DIR`, env.get('ETCD_DATA_DIR'), etcd.dataDir);

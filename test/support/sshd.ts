@@ -316,6 +316,9 @@ export function clusterFromPlacedManifests(world: SshdWorld): LiveCluster {
       dataDir: m.dirs.data,
       clientUrl: manifestEnv['ETCD_ADVERTISE_CLIENT_URLS'] ?? '',
       peerUrl: manifestEnv['ETCD_INITIAL_ADVERTISE_PEER_URLS'] ?? '',
+      // The tutorial profile's container runs etcd itself with its env: nothing else on the command line.
+      argv: ['etcd'],
+      httpProbes: [],
       enter: ['nsenter', `--target=${m.sshd!.pid}`, '--mount', '--net', '--'],
       pids: [],
       log: [],

@@ -256,7 +256,8 @@ Lists the etcd members, compares them with cluster.json and checks that every me
   -h, --help            this text
   With --only, only those members are checked, and members missing from cluster.json are not reported.
 
-Exit status: 0 when the cluster is as cluster.json says, 1 when it is not, 2 on a usage error.
+Exit status: 0 when the cluster is as cluster.json says, 1 when it is not, 2 on a usage error or when a master
+lacks the docker that verify.via in cluster.json names.
 USAGE
 }
 
@@ -299,9 +300,9 @@ etcdctl_local() {
   ETCDCTL_API=3 "${command[@]}"
 }
 
+via_master=
 # etcdctl in the etcd image on a master, through the transport. The tutorial runs it with `docker run -it`,
 # which fails without a terminal ("the input device is not a TTY"), so -it is left out here.
-via_master=
 etcdctl_remote() {
   local command
   command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 \
@@ -325,9 +326,16 @@ else
       break
     fi
     step "$name" "reach it to run etcdctl there"
-    if transport_run "$name" <<<'true'; then
+    # Exit 3: reached, but without the tool. Reported as such, never as a member that does not answer.
+    reached=0
+    transport_run "$name" <<<'command -v docker >/dev/null || exit 3' || reached=$?
+    if ((reached == 0)); then
       via_master=$name
       break
+    fi
+    if ((reached == 3)); then
+      printf '%s not found on %s: set verify.via in cluster.json ("docker", "crictl" or "local"), or run verify.sh --local\n' docker "$name" >&2
+      exit 2
     fi
     printf '[%s] not reachable; trying the next master\n' "$name"
   done
