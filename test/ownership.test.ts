@@ -2,7 +2,8 @@
 //
 // The rule: out/.etcd-bootstrap.json records every file etcd-bootstrap wrote, with the sha256 of its bytes. A file is
 // ours when the record lists it and its bytes still match; a file the record does not list is adopted only when it
-// already holds exactly what etcd-bootstrap writes now (that is how an out/ from before the record is taken over).
+// already holds exactly what etcd-bootstrap writes now, or, in an out/ with no record at all, when it begins with
+// etcd-bootstrap 0.1's exact header (that is how an out/ from before the record is taken over and upgraded).
 // Everything else is the user's: never overwritten, never deleted; one standing where etcd-bootstrap must write
 // stops the run, named, with the remedy.
 import { test } from 'uvu';
@@ -116,7 +117,7 @@ test('a note quoting the header, a backup directory and another cluster\'s outpu
   }
 });
 
-test('an out/ from before the record: adopted when every file holds exactly what is generated now, else refused', () => {
+test('an out/ from before the record: adopted when a file holds what is generated now or begins with 0.1\'s header, else refused', () => {
   const p = project();
   try {
     assert.is(p.generate().code, 0);
@@ -126,8 +127,17 @@ test('an out/ from before the record: adopted when every file holds exactly what
     assert.match(said(adopt), /1 new/, 'only the record is new');
     assert.ok(existsSync(join(p.out, RECORD)));
 
+    // An older etcd-bootstrap's ntp.sh: its own header on line 2, other bytes below. Upgrading updates it.
     rmSync(join(p.out, RECORD));
-    writeFileSync(join(p.out, 'ntp.sh'), `${readFileSync(join(p.out, 'ntp.sh'), 'utf8')}# an older version\n`);
+    const generated = readFileSync(join(p.out, 'ntp.sh'), 'utf8');
+    writeFileSync(join(p.out, 'ntp.sh'), `${generated}# an older version\n`);
+    const upgrade = p.generate();
+    assert.is(upgrade.code, 0, said(upgrade));
+    assert.is(readFileSync(join(p.out, 'ntp.sh'), 'utf8'), generated, 'the older ntp.sh is brought up to date');
+
+    // A hand-written ntp.sh (no header where etcd-bootstrap puts it) in an out/ without a record: refused.
+    rmSync(join(p.out, RECORD));
+    writeFileSync(join(p.out, 'ntp.sh'), `#!/bin/sh\n# mine\n${generated}`);
     const refuse = p.generate();
     assert.is(refuse.code, 1, said(refuse));
     assert.match(said(refuse), /out\/ntp\.sh is a file that etcd-bootstrap did not write, and etcd-bootstrap would write a file of that name: move it away/);
