@@ -36,7 +36,7 @@ export interface Io {
 // A path or a value quoted in a message may hold anything; a terminal must never receive it as control characters.
 // Written with writeSync, not process.stdout: creating those streams loads Node's stream machinery, a good part of
 // a clean run's cost; and a message written before exit is never lost.
-const consoleIo: Io = { out: (l) => writeLine(1, terminalLines(l)), err: (l) => writeLine(2, terminalLines(l)) };
+export const consoleIo: Io = { out: (l) => writeLine(1, terminalLines(l)), err: (l) => writeLine(2, terminalLines(l)) };
 
 function writeLine(fd: number, line: string): void {
   let rest = Buffer.from(`${line}\n`);
