@@ -34,6 +34,7 @@ etcd: Etcd
 tls: Tls
 transport: Transport
 timeSync: TimeSync
+backup: Backup
 }
 /**
  * One master: a node that runs an etcd member.
@@ -185,4 +186,33 @@ service: ("ntp" | "chrony" | "systemd-timesyncd")
  * The largest difference, in seconds, allowed between a node's clock and the operator's. etcd warns about clock drift from one second (its peers' time difference alarm).
  */
 maxSkewSeconds: number
+}
+/**
+ * How backup.sh takes snapshots and where it keeps them, and the schedule of the systemd timer it comes with (out/etcd-backup.timer). restore.sh reads none of it: it restores the snapshot it is given.
+ */
+export interface Backup {
+/**
+ * Where the snapshots are kept: "operator" brings each one to this machine, into `dir`; "master" keeps it on the master it was taken on, in `masterDir` (a lost master loses its snapshots with it).
+ */
+where: ("operator" | "master")
+/**
+ * The directory on this machine that holds the snapshots when `where` is "operator", relative to cluster.json.
+ */
+dir: string
+/**
+ * The directory on the master that holds the snapshots when `where` is "master".
+ */
+masterDir: string
+/**
+ * How many snapshots to keep: after each good snapshot, the oldest beyond this many are removed with their digests. The newest good one is never removed.
+ */
+keep: number
+/**
+ * When the systemd timer runs backup.sh: a systemd OnCalendar expression (man systemd.time), e.g. daily, hourly or *-*-* 02:30:00.
+ */
+schedule: string
+/**
+ * The absolute path of this out/ directory on the machine whose systemd runs the timer: the service runs backup.sh from there (systemd needs an absolute path).
+ */
+timerOutDir: string
 }

@@ -192,7 +192,97 @@ export interface Plan {
     /** Every member's client URL, comma-separated, as etcdctl's --endpoints takes them. */
     allClientUrls: string;
   };
+  /** How a script runs etcdctl on a master, shared by verify.sh and backup.sh so that both reach it the same way. */
+  etcdctlOnMaster: EtcdctlOnMaster;
+  /** backup.sh, restore.sh and the backup timer (backupPlan). */
+  backup: BackupPlan;
   mermaid: { members: { id: string; label: string }[] };
+}
+
+/**
+ * etcdctl in the etcd image on a master, the tutorial's way: `sudo docker run` with the host's network and the
+ * certificate directory mounted at its own path. A script places `run`, then any mounts of its own (`-v DIR:DIR`),
+ * then `image` and the tool. The tutorial's `-it` is left out: it fails without a terminal.
+ */
+export interface EtcdctlOnMaster {
+  run: string[];
+  image: string;
+  etcdctl: string;
+}
+
+export function etcdctlOnMaster(cluster: Cluster): EtcdctlOnMaster {
+  const { certDir, image } = cluster.etcd;
+  return {
+    run: ['sudo', 'docker', 'run', '--rm', '--net=host', '-v', `${certDir}:${certDir}:ro`, '-e', 'ETCDCTL_API=3'],
+    image,
+    etcdctl: '/usr/local/bin/etcdctl',
+  };
+}
+
+/** What backup.sh, restore.sh and the systemd units place. */
+export interface BackupPlan {
+  /** Snapshots come to this machine ("operator") or stay on the master they were taken on ("master"). */
+  onOperator: boolean;
+  /** The operator's snapshot directory as cluster.json gives it (relative to cluster.json), and relative to out/. */
+  dir: string;
+  dirFromOut: string;
+  /** The snapshot directory on a master, when they stay there. */
+  masterDir: string;
+  keep: string;
+  /** Every snapshot's name starts so: `<cluster token>-`, then `<UTC YYYYMMDDhhmmss>-rev<revision>.db`. */
+  namePrefix: string;
+  /**
+   * The tool that reads and restores a snapshot: etcdutl from etcd 3.5 (etcdctl's `snapshot status` and `snapshot
+   * restore` are deprecated there and gone in 3.6), etcdctl before. `snapshotToolPath` is its path in the image.
+   */
+  snapshotTool: 'etcdutl' | 'etcdctl';
+  snapshotToolPath: string;
+  /** restore.sh, per member, index for index with memberNames: the address and ports judged to know etcd stopped. */
+  memberIps: string[];
+  /** Where restore.sh puts a member's manifest while it restores: beside the manifest directory, never in it. */
+  manifestAsidePrefix: string;
+  /** How many members a cluster of this size needs up to accept writes: more than half. */
+  quorum: string;
+  /** The systemd timer's OnCalendar. */
+  schedule: string;
+  /** out/ on the machine that runs the timer; backup.sh there, and the directory it runs from (cluster.json's, where vagrant looks). */
+  timerOutDir: string;
+  timerScript: string;
+  timerWorkingDirectory: string;
+}
+
+/** The etcd minor version an image's tag names (v3.4.23, 3.5.9-0), or undefined for a tag that names none. */
+export function imageEtcdVersion(image: string): { major: number; minor: number } | undefined {
+  const tag = /:v?([0-9]+)\.([0-9]+)(?:[.-][A-Za-z0-9_.-]*)?(?:@sha256:[a-f0-9]{64})?$/.exec(image);
+  return tag ? { major: Number(tag[1]), minor: Number(tag[2]) } : undefined;
+}
+
+/** etcdutl exists from etcd 3.5 on; an image whose tag says no version gets etcdctl, which every 3.x has. */
+export function snapshotTool(image: string): 'etcdutl' | 'etcdctl' {
+  const version = imageEtcdVersion(image);
+  return version && (version.major > 3 || (version.major === 3 && version.minor >= 5)) ? 'etcdutl' : 'etcdctl';
+}
+
+export function backupPlan(cluster: Cluster, context: PlanContext): BackupPlan {
+  const { backup, etcd } = cluster;
+  const tool = snapshotTool(etcd.image);
+  return {
+    onOperator: backup.where === 'operator',
+    dir: commentText(backup.dir),
+    dirFromOut: posix.isAbsolute(backup.dir) ? backup.dir : posix.normalize(posix.join(context.configDirFromOut, backup.dir)),
+    masterDir: backup.masterDir,
+    keep: String(backup.keep),
+    namePrefix: `${etcd.clusterToken}-`,
+    snapshotTool: tool,
+    snapshotToolPath: `/usr/local/bin/${tool}`,
+    memberIps: cluster.masters.map((m) => ipText(m.ip)),
+    manifestAsidePrefix: posix.join(posix.dirname(etcd.manifestDir), 'etcd.manifest.restore-'),
+    quorum: String(Math.floor(cluster.masters.length / 2) + 1),
+    schedule: backup.schedule,
+    timerOutDir: backup.timerOutDir,
+    timerScript: posix.join(backup.timerOutDir, 'backup.sh'),
+    timerWorkingDirectory: posix.normalize(posix.join(backup.timerOutDir, context.configDirFromOut)),
+  };
 }
 
 /** What the plan needs to know about where things are, besides the cluster itself. */
@@ -400,6 +490,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       memberListNeedsTls: !local,
       allClientUrls: members.map((m) => m.clientUrl).join(','),
     },
+    etcdctlOnMaster: etcdctlOnMaster(cluster),
+    backup: backupPlan(cluster, context),
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),
     },
