@@ -155,7 +155,7 @@ function writeVagrant(bin: string, nodesDir: string, remote: string): void {
 # Stand-in for vagrant, written by test/backup.test.ts: "vagrant ssh NODE -- bash -euo pipefail -s" runs bash in
 # the node's directory, with every remote path of cluster.json (under the node-independent prefix) pointed at the
 # node's own. The two prefixes have the same length, so that a snapshot's byte count sent after a script holds.
-# STANDIN_CUT_AFTER=N: the connection breaks after N bytes of output (ssh then exits 255).
+# STANDIN_CUT_AFTER=N: a connection whose output runs past N bytes breaks there (ssh then exits 255).
 set -euo pipefail
 if [[ $# -ne 7 || $1 != ssh || $3 != -- || "\${*:4}" != 'bash -euo pipefail -s' ]]; then
   printf 'vagrant stand-in: expected "vagrant ssh MACHINE -- bash -euo pipefail -s", got "vagrant %s"\\n' "$*" >&2
@@ -170,9 +170,16 @@ cd ${JSON.stringify(nodesDir)}/"$node"
 export FROM=${JSON.stringify(remote)} TO=${JSON.stringify(nodesDir)}/$node
 if [[ -n \${STANDIN_CUT_AFTER:-} ]]; then
   set +e
-  perl -0777 -pe 's/\\Q$ENV{FROM}\\E/$ENV{TO}/g' | bash -euo pipefail -s | head -c "$STANDIN_CUT_AFTER"
-  echo 'Connection to node closed by remote host.' >&2
-  exit 255
+  perl -0777 -pe 's/\\Q$ENV{FROM}\\E/$ENV{TO}/g' | bash -euo pipefail -s | {
+    head -c "$STANDIN_CUT_AFTER"
+    if [[ -n $(dd bs=1 count=1 status=none | od -An -c) ]]; then exit 255; fi
+  }
+  status=("\${PIPESTATUS[@]}")
+  if ((status[2] == 255)); then
+    echo 'Connection to node closed by remote host.' >&2
+    exit 255
+  fi
+  exit "\${status[1]}"
 fi
 perl -0777 -pe 's/\\Q$ENV{FROM}\\E/$ENV{TO}/g' | bash -euo pipefail -s
 `;
@@ -354,6 +361,7 @@ s('a backup whose connection is cut midway leaves no file under a final name', a
   const before = existsSync(w.backups) ? readdirSync(w.backups).sort() : [];
   const result = await script(w, 'backup.sh', [], { STANDIN_CUT_AFTER: '20000' });
   check(result.code !== 0, () => `backup.sh should fail when the copy is cut short, but ${explain(result)}`);
+  check(/the copy from master\d was cut short/.test(result.stderr), () => `backup.sh should fail because the copy was cut short, and say so, but ${explain(result)}`);
   const after = readdirSync(w.backups).sort();
   check(JSON.stringify(after) === JSON.stringify(before), `a cut backup should leave ${w.backups} as it was (${before.join(', ')}), but it holds ${after.join(', ')}`);
 });
