@@ -339,6 +339,51 @@ s(`after ${LATER} more keys and every data directory lost (kubelet restarting th
   }
 });
 
+s('a restore that fails on one master puts no manifest back, and the commands it prints go back to how things were', async (state) => {
+  const w = world(state);
+  check(w.snapshot, 'not checked: no snapshot from the test before');
+  // `docker run … etcdctl snapshot restore` fails on master2 only; every other call goes to the docker stand-in.
+  const failBin = join(w.cluster.dir, 'fail-bin');
+  mkdirSync(failBin, { recursive: true });
+  writeFileSync(
+    join(failBin, 'docker'),
+    `#!/usr/bin/env bash
+# Stand-in for docker, written by test/backup.test.ts: snapshot restore fails on the node named in STANDIN_FAIL_RESTORE.
+if [[ $PWD == */"\${STANDIN_FAIL_RESTORE:?}" && " $* " == *" snapshot restore "* ]]; then
+  echo "docker: failing snapshot restore on $STANDIN_FAIL_RESTORE, as the test asked" >&2
+  exit 1
+fi
+exec ${JSON.stringify(join(w.cluster.dir, 'stand-in-bin', 'docker'))} "$@"
+`,
+  );
+  chmodSync(join(failBin, 'docker'), 0o755);
+  // A key the snapshot does not have: only the data of before this restore holds it.
+  await gateway(w, '/v3/kv/put', { key: b64('/between/marker'), value: b64('written after the snapshot') });
+  const result = await script(w, 'restore.sh', [w.snapshot, '--apply'], { PATH: `${failBin}:${w.env['PATH']}`, STANDIN_FAIL_RESTORE: 'master2' });
+  check(result.code === 1, () => `restore.sh --apply should exit 1 when the restore fails on master2, but ${explain(result)}`);
+  check(result.stderr.includes('restore.sh stopped before putting any manifest back'), () => `restore.sh should say that it put no manifest back:\n${indent(result.stderr, 2)}`);
+  for (const name of NAMES) {
+    const manifests = readdirSync(w.runner.onNode(name, `${w.remote}/etc/kubernetes/manifests`));
+    check(manifests.length === 0, `${name}: no manifest should be back in its directory after the failure, found ${manifests.join(', ')}`);
+  }
+  await waitFor('every member stopped', 15_000, () => NAMES.every((n) => !w.runner.running(n)));
+  // The way back, as printed: each master's commands, run there.
+  const lines = result.stderr.split('\n');
+  for (const name of NAMES) {
+    const at = lines.indexOf(`  [${name}]`);
+    check(at >= 0, () => `restore.sh should print the way back for ${name} as "  [${name}]" and its commands:\n${indent(result.stderr, 2)}`);
+    const commands: string[] = [];
+    for (let i = at + 1; i < lines.length && lines[i]!.startsWith('    '); i++) commands.push(lines[i]!);
+    const back = await run('vagrant', ['ssh', name, '--', 'bash', '-euo', 'pipefail', '-s'], { env: w.env, input: `${commands.join('\n')}\n`, cwd: w.cluster.dir });
+    check(back.code === 0, () => `the way back that restore.sh printed for ${name} should run there, but ${explain(back)}`);
+  }
+  await waitFor('the members back on their data of before', 30_000, () => healthy(w), () => logs(w));
+  const { kvs } = await rangeOf(w, '/before/');
+  check(kvs.size === KEYS, `after going back, the ${KEYS} keys of before the failed restore should all be there, but ${kvs.size} are`);
+  const marker = (await rangeOf(w, '/between/')).kvs.get('/between/marker');
+  check(marker === 'written after the snapshot', `after going back, the key written just before the failed restore should be there (the data of before), but it is ${JSON.stringify(marker)}`);
+});
+
 s('backup.sh with one member down takes the snapshot from another', async (state) => {
   const w = world(state);
   // master2's manifest moved out: the runner stops it, as kubelet would.
