@@ -384,6 +384,31 @@ exec ${JSON.stringify(join(w.cluster.dir, 'stand-in-bin', 'docker'))} "$@"
   check(marker === 'written after the snapshot', `after going back, the key written just before the failed restore should be there (the data of before), but it is ${JSON.stringify(marker)}`);
 });
 
+s('restore.sh --apply also works with every member down (etcd failing to start, kubelet retrying)', async (state) => {
+  const w = world(state);
+  check(w.snapshot, 'not checked: no snapshot from the test before');
+  // Each data directory replaced by a file: etcd exits at once on every start, and the runner keeps restarting it.
+  for (const name of NAMES) w.runner.hold(name);
+  await Promise.all(NAMES.map((n) => w.runner.kill(n)));
+  for (const name of NAMES) {
+    const dataDir = w.runner.onNode(name, `${w.remote}/var/lib/etcd`);
+    rmSync(dataDir, { recursive: true, force: true });
+    writeFileSync(dataDir, 'not a data directory\n');
+    w.runner.release(name);
+  }
+  const starts = NAMES.map((n) => w.runner.starts(n));
+  await waitFor('etcd failing to start on every node', 15_000, () => NAMES.every((n, i) => w.runner.starts(n) > starts[i]! && !w.runner.running(n)));
+  const result = await script(w, 'restore.sh', [w.snapshot, '--apply']);
+  check(result.code === 0, () => `restore.sh --apply should restore a cluster whose members are all down, but ${explain(result)}\n${logs(w)}`);
+  const { kvs } = await rangeOf(w, '/before/');
+  check(kvs.size === KEYS, `every one of the ${KEYS} keys of the snapshot should be back, but ${kvs.size} are`);
+  for (const name of NAMES) {
+    const varLib = w.runner.onNode(name, `${w.remote}/var/lib`);
+    const kept = readdirSync(varLib).filter((f) => /^etcd\.\d{14}$/.test(f) && statSync(join(varLib, f)).isFile());
+    check(kept.length === 1, `${name}: what stood at the data directory's place should be kept aside as etcd.<UTC time>, found: ${readdirSync(varLib).join(', ')}`);
+  }
+});
+
 s('backup.sh with one member down takes the snapshot from another', async (state) => {
   const w = world(state);
   // master2's manifest moved out: the runner stops it, as kubelet would.
