@@ -30,6 +30,7 @@ import {
   type RunResult,
 } from './support/live-cluster.js';
 import { ManifestRunner } from './support/manifest-runner.js';
+import { main } from '../src/cli.js';
 
 const KEYS = 10_000;
 const LATER = 100;
@@ -452,6 +453,39 @@ s(`retention: after ${KEEP + 3} backups, exactly the newest ${KEEP} remain, each
   check(JSON.stringify(left) === JSON.stringify(newest), `the newest ${KEEP} should remain (${newest.join(', ')}), found ${left.join(', ')}`);
   const digests = readdirSync(w.backups).filter((f) => f.endsWith('.sha256')).sort();
   check(JSON.stringify(digests) === JSON.stringify(left.map((f) => f.replace(/\.db$/, '.sha256'))), `each remaining snapshot should have its digest and no other digest should remain: ${digests.join(', ')}`);
+});
+
+s('backup.where "master": the snapshot stays on the master it was taken from, checked, the newest backup.keep kept there', async (state) => {
+  const w = world(state);
+  // The same cluster, its cluster.json saying "master": generated into an out/ of its own.
+  const config = JSON.parse(readFileSync(w.cluster.configPath, 'utf8')) as Record<string, unknown>;
+  const masterDir = `${w.remote}/var/backups/etcd`;
+  config['backup'] = { where: 'master', masterDir, keep: KEEP };
+  const configPath = join(w.cluster.dir, 'cluster-on-master.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const out = join(w.cluster.dir, 'out-on-master');
+  const errors: string[] = [];
+  check(main(['generate', '--config', configPath, '--out', out], { out: () => {}, err: (line) => errors.push(line) }) === 0, () => `generate should accept backup.where "master": ${errors.join('\n')}`);
+  const before = snapshots(w);
+  const results: RunResult[] = [];
+  for (let i = 0; i < KEEP + 1; i++) {
+    await gateway(w, '/v3/kv/put', { key: b64(`/on-master/${i}`), value: b64(String(i)) });
+    results.push(await run(join(out, 'backup.sh'), [], { env: w.env, cwd: w.cluster.dir, timeoutMs: 120_000 }));
+    check(results[i]!.code === 0, () => `backup.sh (where "master") run ${i + 1} should succeed, but ${explain(results[i]!)}`);
+  }
+  check(JSON.stringify(snapshots(w)) === JSON.stringify(before), 'with where "master", nothing should come to this machine');
+  const via = /^\[(master\d)\] etcdctl snapshot save/m.exec(results[0]!.stdout)?.[1];
+  check(via, () => `backup.sh should say on which master it saves the snapshot:\n${indent(results[0]!.stdout, 2)}`);
+  const dir = w.runner.onNode(via, masterDir);
+  const kept = readdirSync(dir).sort();
+  const dbs = kept.filter((f) => /^etcd-bootstrap-live-backup-\d{14}-rev\d+\.db$/.test(f));
+  check(dbs.length === KEEP, `after ${KEEP + 1} backups, ${dir} on ${via} should hold the newest ${KEEP} snapshots, holds: ${kept.join(', ')}`);
+  check(kept.length === 2 * KEEP, `each snapshot on ${via} should have its digest and nothing else should be there: ${kept.join(', ')}`);
+  for (const db of dbs) {
+    const digest = readFileSync(join(dir, db.replace(/\.db$/, '.sha256')), 'utf8');
+    const sha = await run('sha256sum', [join(dir, db)]);
+    check(digest === `${sha.stdout.split(' ')[0]}  ${db}\n`, `${db}'s digest file should say "<sha256>  ${db}", says ${JSON.stringify(digest)}`);
+  }
 });
 
 s.run();
