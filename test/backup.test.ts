@@ -250,7 +250,14 @@ s(`backup.sh takes a snapshot of ${KEYS} keys, named <token>-<UTC time>-rev<revi
   check(existsSync(digestFile), `the digest ${digestFile} should be beside the snapshot`);
   const sha = await run('sha256sum', [join(w.backups, name)]);
   check(readFileSync(digestFile, 'utf8').split(' ')[0] === sha.stdout.split(' ')[0], `${digestFile} should hold the snapshot's sha256 (${sha.stdout.trim()}), but holds ${readFileSync(digestFile, 'utf8')}`);
-  check(/taking the snapshot from https:\/\//.test(result.stdout), () => `backup.sh should say which member it took the snapshot from:\n${indent(result.stdout, 2)}`);
+  const from = /taking the snapshot from (https:\/\/\S+)/.exec(result.stdout)?.[1];
+  check(from, () => `backup.sh should say which member it took the snapshot from:\n${indent(result.stdout, 2)}`);
+  const status = await run('etcdctl', [`--endpoints=${w.cluster.endpoints}`, `--cacert=${w.cluster.certs.ca}`, `--cert=${w.cluster.certs.cert}`, `--key=${w.cluster.certs.key}`, 'endpoint', 'status'], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ETCDCTL_API: '3' },
+  });
+  const leaderUrl = status.stdout.split('\n').map((line) => line.split(', ')).find((fields) => fields[4] === 'true')?.[0];
+  check(leaderUrl, () => `etcdctl endpoint status should name a leader: ${explain(status)}`);
+  check(from !== leaderUrl, `backup.sh should take the snapshot from a follower, not from the leader ${leaderUrl}`);
   w.snapshot = join(w.backups, name);
   w.snapshotRevision = snapshotRevision;
 });
@@ -437,17 +444,22 @@ s('a backup whose connection is cut midway leaves no file under a final name', a
   check(JSON.stringify(after) === JSON.stringify(before), `a cut backup should leave ${w.backups} as it was (${before.join(', ')}), but it holds ${after.join(', ')}`);
 });
 
-s(`retention: after ${KEEP + 3} backups, exactly the newest ${KEEP} remain, each with its digest`, async (state) => {
+s(`retention: after ${KEEP + 3} backups, exactly the newest ${KEEP} remain, each with its digest; a snapshot without a digest is left alone`, async (state) => {
   const w = world(state);
   const made: string[] = snapshots(w);
+  // Named as the newest of all, but without its digest: not one backup.sh made whole, so it must not push a good
+  // snapshot out, and it is not backup.sh's to remove.
+  const stray = 'etcd-bootstrap-live-backup-29991231235959-rev1.db';
+  writeFileSync(join(w.backups, stray), 'not a snapshot\n');
   for (let i = snapshots(w).length; i < KEEP + 3; i++) {
     // A write between two backups: a second backup within the same second gets a name of its own by its revision.
     await gateway(w, '/v3/kv/put', { key: b64(`/retention/${i}`), value: b64(String(i)) });
     const result = await script(w, 'backup.sh', []);
     check(result.code === 0, () => `backup ${i + 1} should succeed, but ${explain(result)}`);
-    made.push(...snapshots(w).filter((f) => !made.includes(f)));
+    made.push(...snapshots(w).filter((f) => !made.includes(f) && f !== stray));
   }
-  const left = snapshots(w);
+  check(existsSync(join(w.backups, stray)), `${stray}, which has no digest, should be left where it is`);
+  const left = snapshots(w).filter((f) => f !== stray);
   check(left.length === KEEP, `backup.keep is ${KEEP}: after ${KEEP + 3} backups exactly ${KEEP} snapshots should remain, found ${left.length}: ${left.join(', ')}`);
   const newest = made.slice(-KEEP).sort();
   check(JSON.stringify(left) === JSON.stringify(newest), `the newest ${KEEP} should remain (${newest.join(', ')}), found ${left.join(', ')}`);
