@@ -333,11 +333,13 @@ assign() {
 # prune_snapshots DIR KEEP PREFIX [COMMAND…]: keeps the newest KEEP snapshots named PREFIX<stamp>-rev<revision>.db
 # in DIR, newest by stamp then revision, and removes each older one with its digest, running rm under COMMAND
 # (sudo on a master). Runs here and, sent with `declare -f`, on a master: one rule for both places. It only runs
-# after a new snapshot is in place and checked, and KEEP is at least 1: the newest good snapshot always stays.
+# after a new snapshot is in place and checked, and KEEP is at least 1: the newest good snapshot always stays. A
+# snapshot without its digest is none of backup.sh's (or not whole): it neither counts nor is removed.
 prune_snapshots() {
   local dir=$1 keep=$2 prefix=$3 file count=0
   shift 3
   while IFS= read -r file; do
+    if ! "$@" test -e "$dir/$prefix${file%.db}.sha256"; then continue; fi
     count=$((count + 1))
     if ((count > keep)); then
       printf 'removing the old snapshot %s and its digest (backup.keep is %s)\n' "$dir/$prefix$file" "$keep"
