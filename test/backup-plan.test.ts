@@ -4,7 +4,11 @@ import * as assert from 'uvu/assert';
 import { backupPlan, etcdctlOnMaster, imageEtcdVersion, plan, snapshotTool } from '../src/plan.js';
 import { parseCluster } from '../src/load.js';
 import type { Cluster } from '../src/cluster.generated.js';
-import { minimalCluster } from './support/fixtures.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
+import { requireTools } from './support/tools.js';
 
 const context = { configName: 'cluster.json', configDirFromOut: '..', outDirFromConfig: 'out' };
 
@@ -71,6 +75,27 @@ test("restore.sh judges a member stopped by its own address, and puts its manife
   assert.equal(b.memberIps, ['fd00::11'], 'the address as /dev/tcp and ip(8) write it');
   assert.is(b.manifestAsidePrefix, '/etc/kubernetes/etcd.manifest.restore-');
   assert.not.ok(b.manifestAsidePrefix.startsWith('/etc/kubernetes/manifests/'), 'kubelet loads every file in its manifest directory');
+});
+
+test('the backup timer and its service pass systemd-analyze verify, run backup.sh from timerOutDir on the schedule', () => {
+  if (!requireTools('backup timer', 'systemd-analyze')) return;
+  const dir = tempDir('backup-timer');
+  try {
+    const out = join(dir.path, 'out');
+    const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify({ ...minimalCluster(3), backup: { schedule: '*-*-* 02:30:00', timerOutDir: out } }));
+    const generated = runCli(['generate', '--config', config, '--out', out]);
+    assert.is(generated.code, 0, generated.err.join('\n'));
+    const units = ['etcd-backup.service', 'etcd-backup.timer'].map((unit) => join(out, unit));
+    const verified = spawnSync('systemd-analyze', ['verify', '--man=no', ...units], { encoding: 'utf8' });
+    assert.is(verified.status, 0, `systemd-analyze verify: ${verified.stdout}${verified.stderr}`);
+    assert.is(`${verified.stdout}${verified.stderr}`.trim(), '', 'systemd-analyze verify has no complaint');
+    assert.ok(readFileSync(units[1]!, 'utf8').includes('\nOnCalendar=*-*-* 02:30:00\n'), 'the timer runs on backup.schedule');
+    const service = readFileSync(units[0]!, 'utf8');
+    assert.ok(service.includes(`\nExecStart=${out}/backup.sh\n`), service);
+    assert.ok(service.includes(`\nWorkingDirectory=${dir.path}\n`), "the service runs from cluster.json's directory");
+  } finally {
+    dir.remove();
+  }
 });
 
 test.run();
