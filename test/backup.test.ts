@@ -444,7 +444,7 @@ s('a backup whose connection is cut midway leaves no file under a final name', a
   check(JSON.stringify(after) === JSON.stringify(before), `a cut backup should leave ${w.backups} as it was (${before.join(', ')}), but it holds ${after.join(', ')}`);
 });
 
-s(`retention: after ${KEEP + 3} backups, exactly the newest ${KEEP} remain, each with its digest; a snapshot without a digest is left alone`, async (state) => {
+s(`retention, with backup.sh and backup.sh --local: after ${KEEP + 3} backups, exactly the newest ${KEEP} remain, each with its digest; a snapshot without a digest is left alone`, async (state) => {
   const w = world(state);
   const made: string[] = snapshots(w);
   // Named as the newest of all, but without its digest: not one backup.sh made whole, so it must not push a good
@@ -454,8 +454,10 @@ s(`retention: after ${KEEP + 3} backups, exactly the newest ${KEEP} remain, each
   for (let i = snapshots(w).length; i < KEEP + 3; i++) {
     // A write between two backups: a second backup within the same second gets a name of its own by its revision.
     await gateway(w, '/v3/kv/put', { key: b64(`/retention/${i}`), value: b64(String(i)) });
-    const result = await script(w, 'backup.sh', []);
-    check(result.code === 0, () => `backup ${i + 1} should succeed, but ${explain(result)}`);
+    // Every other one with --local: etcdctl on this machine, the snapshot written straight into the directory.
+    const args = i % 2 ? ['--local'] : [];
+    const result = await script(w, 'backup.sh', args);
+    check(result.code === 0, () => `backup ${i + 1} (backup.sh ${args.join(' ')}) should succeed, but ${explain(result)}`);
     made.push(...snapshots(w).filter((f) => !made.includes(f) && f !== stray));
   }
   check(existsSync(join(w.backups, stray)), `${stray}, which has no digest, should be left where it is`);

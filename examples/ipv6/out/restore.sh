@@ -472,7 +472,11 @@ MASTER
 phase=stage
 go_back() {
   local status=$? name
-  if ((status == 0)) || [[ $phase == stage || $phase == start || $dry_run == yes ]]; then return; fi
+  if ((status == 0)) || [[ $phase == start || $dry_run == yes ]]; then return; fi
+  if [[ $phase == stage ]]; then
+    printf '\nrestore.sh stopped before stopping any member: nothing changed but the copies of the snapshot in %s.\n' "$stage" >&2
+    return
+  fi
   {
     printf '\nrestore.sh stopped before putting any manifest back: every member of this run stays stopped.\n'
     printf 'Fix the cause and run restore.sh --apply again, or go back to how things were. On each master:\n'
@@ -484,6 +488,7 @@ go_back() {
       printf '    if sudo test -e %q; then sudo mv -T %q %q; fi\n' "$aside" "$aside" "$manifest"
     done
     printf 'Nothing was deleted: the old data directories are at %s on the masters that got that far.\n' "$old_data"
+    printf 'The copy of the snapshot on each master, in %s, is not needed to go back.\n' "$stage"
   } >&2
 }
 trap go_back EXIT
