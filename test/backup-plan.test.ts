@@ -3,20 +3,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backupPlan, etcdctlOnMaster, imageEtcdVersion, plan, snapshotTool } from '../src/plan.js';
 import { parseCluster } from '../src/load.js';
-import type { Cluster } from '../src/cluster.generated.js';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
+import { loadCluster, minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
 import { requireTools } from './support/tools.js';
 
 const context = { configName: 'cluster.json', configDirFromOut: '..', outDirFromConfig: 'out' };
 
-function load(document: unknown): Cluster {
-  const result = parseCluster(JSON.stringify(document), 'cluster.json');
-  if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));
-  return result.cluster;
-}
+const load = loadCluster;
 
 test('the backup defaults: snapshots come to the operator, into backups/ beside cluster.json, the newest 7 kept, daily', () => {
   const b = backupPlan(load(minimalCluster(3)), context);
