@@ -305,8 +305,8 @@ via_master=
 # which fails without a terminal ("the input device is not a TTY"), so -it is left out here.
 etcdctl_remote() {
   local command
-  command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 \
-    quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl --dial-timeout=3s --command-timeout=5s "$@")
+  command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl \
+    --dial-timeout=3s --command-timeout=5s "$@")
   remote "$via_master" <<<"$command"
 }
 remote_tls=(--cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem)

@@ -36,6 +36,7 @@ tls: Tls
 transport: Transport
 timeSync: TimeSync
 verify: Verify
+backup: Backup
 }
 /**
  * One master: a node that runs an etcd member.
@@ -230,4 +231,33 @@ export interface Verify {
  * "docker": `docker run` the etcd image on a master (the tutorial's way); "crictl": exec etcdctl in the running etcd container on a master (Kubernetes 1.24 and later have no Docker); "local": this machine's etcdctl with the client certificate, against every member's client URL (as verify.sh --local). When absent: "docker" in the tutorial profile, "crictl" in the kubeadm profile.
  */
 via?: ("docker" | "crictl" | "local")
+}
+/**
+ * How backup.sh takes snapshots and where it keeps them, and the schedule of the systemd timer it comes with (out/etcd-backup.timer). restore.sh reads none of it: it restores the snapshot it is given.
+ */
+export interface Backup {
+/**
+ * Where the snapshots are kept: "operator" brings each one to this machine, into `dir`; "master" keeps it on the master it was taken on, in `masterDir` (a lost master loses its snapshots with it).
+ */
+where: ("operator" | "master")
+/**
+ * The directory on this machine that holds the snapshots when `where` is "operator", relative to cluster.json.
+ */
+dir: string
+/**
+ * The directory on the master that holds the snapshots when `where` is "master".
+ */
+masterDir: string
+/**
+ * How many snapshots to keep: after each good snapshot, the oldest beyond this many are removed with their digests. The newest good one is never removed.
+ */
+keep: number
+/**
+ * When the systemd timer runs backup.sh: a systemd OnCalendar expression (man systemd.time), e.g. daily, hourly or *-*-* 02:30:00.
+ */
+schedule: string
+/**
+ * The absolute path of this out/ directory on the machine whose systemd runs the timer: the service runs backup.sh from there (systemd needs an absolute path).
+ */
+timerOutDir: string
 }

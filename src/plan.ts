@@ -20,7 +20,7 @@ import {
   type Profile,
   type VerifyVia,
 } from './etcd-profile.js';
-import { KUBEADM, versionRules, type ProbePaths } from './etcd-versions.js';
+import { KUBEADM, versionRules, type EtcdVersion, type ProbePaths } from './etcd-versions.js';
 
 export type { EnvVar } from './etcd-profile.js';
 
@@ -232,7 +232,93 @@ export interface Plan {
     /** The kubeadm profile's extra checks: every member's endpoint status, and no alarm raised. */
     statusAndAlarms: boolean;
   };
+  /** How a script runs etcdctl on a master, shared by verify.sh and backup.sh so that both reach it the same way. */
+  etcdctlOnMaster: EtcdctlOnMaster;
+  /** backup.sh, restore.sh and the backup timer (backupPlan). */
+  backup: BackupPlan;
   mermaid: { members: { id: string; label: string }[] };
+}
+
+/**
+ * etcdctl in the etcd image on a master, the tutorial's way: `sudo docker run` with the host's network and the
+ * certificate directory mounted at its own path. A script places `run`, then any mounts of its own (`-v DIR:DIR`),
+ * then `image` and the tool. The tutorial's `-it` is left out: it fails without a terminal.
+ */
+export interface EtcdctlOnMaster {
+  run: string[];
+  image: string;
+  etcdctl: string;
+}
+
+export function etcdctlOnMaster(cluster: Cluster): EtcdctlOnMaster {
+  const { certDir } = cluster.etcd;
+  return {
+    run: ['sudo', 'docker', 'run', '--rm', '--net=host', '-v', `${certDir}:${certDir}:ro`, '-e', 'ETCDCTL_API=3'],
+    image: etcdImage(cluster.etcd),
+    etcdctl: '/usr/local/bin/etcdctl',
+  };
+}
+
+/** What backup.sh, restore.sh and the systemd units place. */
+export interface BackupPlan {
+  /** Snapshots come to this machine ("operator") or stay on the master they were taken on ("master"). */
+  onOperator: boolean;
+  /** The operator's snapshot directory as cluster.json gives it (relative to cluster.json), and relative to out/. */
+  dir: string;
+  dirFromOut: string;
+  /** The snapshot directory on a master, when they stay there. */
+  masterDir: string;
+  keep: string;
+  /** Every snapshot's name starts so: `<cluster token>-`, then `<UTC YYYYMMDDhhmmss>-rev<revision>.db`. */
+  namePrefix: string;
+  /**
+   * The tool that reads and restores a snapshot: etcdutl from etcd 3.5 (etcdctl's `snapshot status` and `snapshot
+   * restore` are deprecated there and gone in 3.6), etcdctl before. `snapshotToolPath` is its path in the image.
+   */
+  snapshotTool: 'etcdutl' | 'etcdctl';
+  snapshotToolPath: string;
+  /** restore.sh, per member, index for index with memberNames: the address and ports judged to know etcd stopped. */
+  memberIps: string[];
+  /** Where restore.sh puts a member's manifest while it restores: beside the manifest directory, never in it. */
+  manifestAsidePrefix: string;
+  /** How many members a cluster of this size needs up to accept writes: more than half. */
+  quorum: string;
+  /** The systemd timer's OnCalendar. */
+  schedule: string;
+  /** out/ on the machine that runs the timer; backup.sh there, and the directory it runs from (cluster.json's, where vagrant looks). */
+  timerOutDir: string;
+  timerScript: string;
+  timerWorkingDirectory: string;
+}
+
+/**
+ * etcdutl exists from etcd 3.5 on (the version as src/etcd-versions.ts reads it from etcd.version or the image's
+ * tag); a version nobody states gets etcdctl, which every 3.x has.
+ */
+export function snapshotTool(version: EtcdVersion | undefined): 'etcdutl' | 'etcdctl' {
+  return version && (version.major > 3 || (version.major === 3 && version.minor >= 5)) ? 'etcdutl' : 'etcdctl';
+}
+
+export function backupPlan(cluster: Cluster, context: PlanContext): BackupPlan {
+  const { backup, etcd } = cluster;
+  const tool = snapshotTool(etcdVersion(etcd));
+  return {
+    onOperator: backup.where === 'operator',
+    dir: commentText(backup.dir),
+    dirFromOut: posix.isAbsolute(backup.dir) ? backup.dir : posix.normalize(posix.join(context.configDirFromOut, backup.dir)),
+    masterDir: backup.masterDir,
+    keep: String(backup.keep),
+    namePrefix: `${etcd.clusterToken}-`,
+    snapshotTool: tool,
+    snapshotToolPath: `/usr/local/bin/${tool}`,
+    memberIps: cluster.masters.map((m) => ipText(m.ip)),
+    manifestAsidePrefix: posix.join(posix.dirname(etcd.manifestDir), 'etcd.manifest.restore-'),
+    quorum: String(Math.floor(cluster.masters.length / 2) + 1),
+    schedule: backup.schedule,
+    timerOutDir: backup.timerOutDir,
+    timerScript: posix.join(backup.timerOutDir, 'backup.sh'),
+    timerWorkingDirectory: posix.normalize(posix.join(backup.timerOutDir, context.configDirFromOut)),
+  };
 }
 
 /** What the plan needs to know about where things are, besides the cluster itself. */
@@ -505,6 +591,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       ...viaPlan(verifyVia(etcd.profile, cluster.verify.via)),
       statusAndAlarms: etcd.profile === 'kubeadm',
     },
+    etcdctlOnMaster: etcdctlOnMaster(cluster),
+    backup: backupPlan(cluster, context),
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),
     },

@@ -79,15 +79,19 @@ for (const example of examples()) {
     assert.equal(warnings, [], `expected no warnings for ${example.name}; got:\n${warnings.join('\n')}`);
   });
 
-  test(`${example.name}: out/ holds README.md, ntp.sh, preflight.sh, distribute.sh, verify.sh, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
+  test(`${example.name}: out/ holds README.md, ntp.sh, preflight.sh, distribute.sh, verify.sh, backup.sh, restore.sh, the backup timer and its service, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
     const cluster = JSON.parse(read(example.config)) as ExampleCluster;
     const expected = [
       '.etcd-bootstrap.json',
       'README.md',
+      'backup.sh',
       'distribute.sh',
+      'etcd-backup.service',
+      'etcd-backup.timer',
       ...cluster.masters.map((m) => `${m.name}-etcd.manifest`),
       'ntp.sh',
       'preflight.sh',
+      'restore.sh',
       'verify.sh',
     ].sort();
     assert.equal(readdirSync(example.out).sort(), expected, `files in ${example.out}`);

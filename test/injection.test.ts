@@ -4,10 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSchema, type JsonSchema } from '../src/schema.js';
-import { tempDir } from './support/fixtures.js';
+import { tempDir, writeFile } from './support/fixtures.js';
 import { requireTools } from './support/tools.js';
 import { MASTERS, NODES, calls, makeWorld, remoteLog, runScript, type ClusterDoc, type World } from './support/transport.js';
 
@@ -162,6 +163,18 @@ function runAccepted(world: World, field: Field, value: string, what: string): {
     }
     ran.push(script);
   }
+  // backup.sh and restore.sh replace data, so they run as dry runs: each still reads every value and prints every
+  // command, and reaches no node. restore.sh reads its snapshot with --snapshot-tool, here `true`.
+  const snapshot = writeFile(join(world.dir, 'snapshots', 'snapshot.db'), 'not a real snapshot\n');
+  writeFile(join(world.dir, 'snapshots', 'snapshot.sha256'), `${createHash('sha256').update('not a real snapshot\n').digest('hex')}  snapshot.db\n`);
+  for (const [script, args] of [['backup.sh', ['--dry-run']], ['restore.sh', [snapshot, '--dry-run', '--snapshot-tool', 'true']]] as const) {
+    const syntax = spawnSync('bash', ['-n', join(world.out, script)], { encoding: 'utf8' });
+    assert.is(syntax.status, 0, `${what}: expected bash -n out/${script} to pass:\n${syntax.stderr}`);
+    const run = runScript(world, script, {}, [...args]);
+    assertNoCanary(`${what}, out/${script} ${args.join(' ')}`);
+    assert.is(run.status, 0, `${what}: expected out/${script} ${args.join(' ')} to succeed:\n${run.shown}`);
+    ran.push(`${script} --dry-run`);
+  }
   return { ran, checkedOnly };
 }
 
@@ -221,7 +234,7 @@ test('every hostile value in every string field is refused at that field, or run
   }
   const total = fields.length * payloads.length;
   console.log(`  injection: fields from the schema: ${fields.map((f) => f.pointer + (f.transport ? ` (${f.transport} transport)` : '')).join(', ')}`);
-  console.log(`  injection: ${total} cases (${fields.length} fields × ${payloads.length} values): ${refused.length} refused at the field with exit 1, ${ran.length} accepted and run (ntp.sh, distribute.sh, preflight.sh, verify.sh), ${checkedOnly.length} accepted and partly only bash -n; CANARY never appeared`);
+  console.log(`  injection: ${total} cases (${fields.length} fields × ${payloads.length} values): ${refused.length} refused at the field with exit 1, ${ran.length} accepted and run (ntp.sh, distribute.sh, preflight.sh, verify.sh; backup.sh and restore.sh as dry runs), ${checkedOnly.length} accepted and partly only bash -n; CANARY never appeared`);
   for (const line of [...ran, ...checkedOnly]) console.log(`    accepted: ${line}`);
   assert.is(refused.length + ran.length + checkedOnly.length, total, 'every case was decided');
   assert.ok(refused.length > 0 && ran.length > 0, `expected both refusals and runs, or the test proves little: ${refused.length} refused, ${ran.length} run`);

@@ -6,17 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commentText, initialCluster, jumpHostParts, mermaidLabel, plan, proxyCommand, proxyCommandWord, SSH_IDENTITY_VARIABLE, url, urlHost } from '../src/plan.js';
-import { parseCluster } from '../src/load.js';
-import type { Cluster } from '../src/cluster.generated.js';
-import { minimalCluster } from './support/fixtures.js';
+import { loadCluster, minimalCluster } from './support/fixtures.js';
 
 const context = { configName: 'cluster.json', configDirFromOut: '..', outDirFromConfig: 'out' };
 
-function load(document: unknown): Cluster {
-  const result = parseCluster(JSON.stringify(document), 'cluster.json');
-  if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));
-  return result.cluster;
-}
+const load = loadCluster;
 
 test('IPv6 hosts are bracketed in URLs, names and IPv4 are not', () => {
   assert.is(urlHost('fd00::1'), '[fd00::1]');

@@ -11,10 +11,13 @@
 // Needs root, openssh-server, sudo, util-linux (unshare, nsenter, setpriv), iproute2 and etcd: skipped with a loud
 // notice without them, failed under CI=true (.ci/run installs them).
 import { suite } from 'uvu';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseCluster } from '../src/load.js';
+import { plan } from '../src/plan.js';
 import { allLogs, baseEnv, check, explain, indent, run, runningCount, startMember, waitHealthy, type RunResult } from './support/live-cluster.js';
 import {
   clusterFromPlacedManifests,
@@ -294,6 +297,31 @@ real('verify.sh --local checks the real cluster with the client certificate, and
     check(result.stdout.includes(`, started, ${master.name}, https://${master.address}:2380, `), () => `verify.sh should list ${master.name} as started:\n${indent(result.stdout, 2)}`);
   }
   check(result.stdout.includes(`OK: ${MASTERS} members`), () => `verify.sh should say OK: ${MASTERS} members:\n${indent(result.stdout, 2)}`);
+});
+
+real("restore.sh's way of sending a snapshot, its bytes after the script on ssh's standard input, arrives whole through the jump host; and a file comes back whole on standard output, as backup.sh fetches one", async (state) => {
+  if (!prerequisites('sshd')) return;
+  const world = ready(state, 'placed');
+  // ssh as the scripts call it: the plan's options, the identity resolved beside out/ (the ProxyCommand reads it from
+  // the variable the scripts export).
+  const loaded = parseCluster(readFileSync(world.configPath, 'utf8'), world.configPath);
+  check(loaded.ok, 'the world\'s cluster.json loads');
+  const ssh = plan(loaded.cluster, { configName: 'cluster.json', configDirFromOut: '..', outDirFromConfig: 'out' }).ssh!;
+  const identity = resolve(world.out, ssh.identityFromOut);
+  const blob = randomBytes(3 * 1024 * 1024 + 17);
+  const script = `{\nf=$(mktemp)\nhead -c ${blob.length} >"$f"\nexec </dev/null\ncat -- "$f"\nrm -f -- "$f"\nexit 0\n}\n`;
+  const words = [...world.inNetwork, 'ssh', ...ssh.args, '-i', identity, '--', world.masters[0]!.address, 'bash', '-euo', 'pipefail', '-s'];
+  const back = await new Promise<{ code: number | null; stdout: Buffer; stderr: string }>((done) => {
+    const child = spawn(words[0]!, words.slice(1), { env: { ...baseEnv(), [ssh.identityVariable]: identity } });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('close', (code) => done({ code, stdout: Buffer.concat(chunks), stderr }));
+    child.stdin.end(Buffer.concat([Buffer.from(script), blob]));
+  });
+  check(back.code === 0, () => `ssh with the script and the bytes after it should succeed, but it exited ${back.code}:\n${indent(back.stderr, 2)}\n${sshdLogs(world)}`);
+  check(back.stdout.equals(blob), `the ${blob.length} bytes sent after the script should come back unchanged, but ${back.stdout.length} bytes came back${back.stdout.length === blob.length ? ', different' : ''}`);
 });
 
 real('distribute.sh again, on the running cluster, finds everything in place and changes nothing', async (state) => {

@@ -3,6 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { main, type Io } from '../../src/cli.js';
+import type { Cluster } from '../../src/cluster.generated.js';
+import { parseCluster } from '../../src/load.js';
+
+/** A cluster.json document, validated and with its defaults filled in, as the plan receives it; throws if invalid. */
+export function loadCluster(document: unknown): Cluster {
+  const result = parseCluster(JSON.stringify(document), 'cluster.json');
+  if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));
+  return result.cluster;
+}
 
 export function tempDir(label: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `etcd-bootstrap-${label}-`));

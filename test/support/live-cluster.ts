@@ -401,6 +401,9 @@ export interface ClusterOptions {
   kubeadm?: { version: string };
   /** The directory holding the etcd and etcdctl to run; PATH's when absent. */
   etcdBin?: string;
+  /** Settings laid over the generated cluster.json's `etcd` and top level (test/backup.test.ts: paths, backup). */
+  etcd?: Record<string, unknown>;
+  config?: Record<string, unknown>;
 }
 
 /** Each member's own stand-in for 127.0.0.1: members sharing one machine cannot all listen on 127.0.0.1:PORT. */
@@ -507,10 +510,12 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
         // Members sharing one machine cannot all listen on 127.0.0.1:clientPort; a single member can, on a port
         // of its own.
         localListener,
+        ...options.etcd,
       },
       // Relative to cluster.json, as an operator would write them.
       tls: { ca: 'certs/ca.pem', cert: 'certs/kubernetes.pem', key: 'certs/kubernetes-key.pem' },
       transport: { kind: 'vagrant' },
+      ...options.config,
     };
     const configPath = join(dir, 'cluster.json');
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
