@@ -266,6 +266,8 @@ export interface BackupPlan {
   /** The operator's snapshot directory as cluster.json gives it (relative to cluster.json), and relative to out/. */
   dir: string;
   dirFromOut: string;
+  /** dirFromOut as a comment may show it (it holds the path to cluster.json's directory, which may hold anything). */
+  dirFromOutText: string;
   /** The snapshot directory on a master, when they stay there. */
   masterDir: string;
   keep: string;
@@ -299,13 +301,30 @@ export function snapshotTool(version: EtcdVersion | undefined): 'etcdutl' | 'etc
   return version && (version.major > 3 || (version.major === 3 && version.minor >= 5)) ? 'etcdutl' : 'etcdctl';
 }
 
+/**
+ * A path as a systemd unit file may hold it: `%` starts a specifier there (systemd.unit(5), "Specifiers"), so it is
+ * doubled; a line break or other control character cannot be carried at all, so it is shown escaped (the unit then
+ * names a path that does not exist, and fails when started, rather than reading half a line as another setting).
+ */
+export function unitPathValue(path: string): string {
+  return commentSafe(path).replace(/%/g, '%%');
+}
+
+/** A path as the first word of ExecStart=: quoted when it holds a space or a quote (systemd.service(5), "Command lines"). */
+export function unitCommandWord(path: string): string {
+  const value = unitPathValue(path);
+  return /[\s"'\\]/.test(value) ? `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"` : value;
+}
+
 export function backupPlan(cluster: Cluster, context: PlanContext): BackupPlan {
   const { backup, etcd } = cluster;
   const tool = snapshotTool(etcdVersion(etcd));
+  const dirFromOut = posix.isAbsolute(backup.dir) ? backup.dir : posix.normalize(posix.join(context.configDirFromOut, backup.dir));
   return {
     onOperator: backup.where === 'operator',
     dir: commentText(backup.dir),
-    dirFromOut: posix.isAbsolute(backup.dir) ? backup.dir : posix.normalize(posix.join(context.configDirFromOut, backup.dir)),
+    dirFromOut,
+    dirFromOutText: commentText(dirFromOut),
     masterDir: backup.masterDir,
     keep: String(backup.keep),
     namePrefix: `${etcd.clusterToken}-`,
@@ -316,8 +335,8 @@ export function backupPlan(cluster: Cluster, context: PlanContext): BackupPlan {
     quorum: String(Math.floor(cluster.masters.length / 2) + 1),
     schedule: backup.schedule,
     timerOutDir: backup.timerOutDir,
-    timerScript: posix.join(backup.timerOutDir, 'backup.sh'),
-    timerWorkingDirectory: posix.normalize(posix.join(backup.timerOutDir, context.configDirFromOut)),
+    timerScript: unitCommandWord(posix.join(backup.timerOutDir, 'backup.sh')),
+    timerWorkingDirectory: unitPathValue(posix.normalize(posix.join(backup.timerOutDir, context.configDirFromOut))),
   };
 }
 

@@ -52,7 +52,7 @@ test("the etcd version comes from the image's tag; etcdutl reads and restores sn
   assert.is(tool('gcr.io/etcd-development/etcd:v3.6.1'), 'etcdutl');
   assert.is(tool(`registry.example.com/etcd@sha256:${'a'.repeat(64)}`, '3.5.21'), 'etcdutl', 'etcd.version speaks for a digest');
   assert.is(tool('registry.example.com/etcd'), 'etcdctl', 'a tag without a version gets the tool every 3.x has');
-  const b = backupPlan(load({ ...minimalCluster(3), etcd: { image: 'registry.k8s.io/etcd:3.5.21-0' } }), context);
+  const b = backupPlan(load({ ...minimalCluster(3), etcd: { profile: 'kubeadm', image: 'registry.k8s.io/etcd:3.5.21-0' } }), context);
   assert.is(b.snapshotToolPath, '/usr/local/bin/etcdutl');
 });
 
