@@ -187,6 +187,8 @@ export interface Plan {
     peerPort: string;
     /** Every port etcd listens on on a master, which preflight.sh finds free: the kubeadm profile adds the metrics port. */
     hostPorts: string[];
+    /** The same ports as the README says them: "2379 and 2380", "2379, 2380 and 2381". */
+    hostPortsText: string;
     /** The plain-HTTP loopback client URL, or "" when the listener is off. */
     localClientUrl: string;
   };
@@ -368,6 +370,11 @@ export function viaPlan(via: VerifyVia): Pick<Plan['verify'], 'via' | 'viaCrictl
   return { via, viaCrictl: via === 'crictl', viaLocal: via === 'local', tool, toolCheck: tool ? `command -v ${tool} >/dev/null || exit 3` : 'true' };
 }
 
+/** Words as a sentence lists them: "a", "a and b", "a, b and c". */
+export function inEnglish(words: readonly string[]): string {
+  return words.length < 2 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
 /** A Mermaid node label: Mermaid ends a quoted label at `"`, so it is written as an entity. */
 export function mermaidLabel(lines: readonly string[]): string {
   return lines.map((line) => line.replace(/"/g, '#quot;')).join('<br/>');
@@ -432,6 +439,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
   const version = etcdVersion(etcd);
   const rules = version && versionRules(version);
   const ssh = cluster.transport.kind === 'ssh' ? cluster.transport : undefined;
+  const hostPorts = [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String);
   const nodes = [
     ...cluster.masters.map((m): Node => ({ name: m.name, role: 'master', address: ssh ? (m.address ?? m.host) : m.name })),
     ...cluster.workers.map((w): Node => ({ name: w.name, role: 'worker', address: ssh ? (w.address ?? w.name) : w.name })),
@@ -459,7 +467,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       manifestDir: etcd.manifestDir,
       clientPort: String(etcd.clientPort),
       peerPort: String(etcd.peerPort),
-      hostPorts: [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String),
+      hostPorts,
+      hostPortsText: inEnglish(hostPorts),
       localClientUrl: local,
     },
     kubeadm:
