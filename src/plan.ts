@@ -20,7 +20,7 @@ import {
   type Profile,
   type VerifyVia,
 } from './etcd-profile.js';
-import { KUBEADM, versionRules, type ProbePaths } from './etcd-versions.js';
+import { KUBEADM, versionRules, type ProbePaths, type VersionRules } from './etcd-versions.js';
 
 export type { EnvVar } from './etcd-profile.js';
 
@@ -233,6 +233,11 @@ export interface Plan {
     toolCheck: string;
     /** The kubeadm profile's extra checks: every member's endpoint status, and no alarm raised. */
     statusAndAlarms: boolean;
+    /**
+     * The kubeadm profile's readiness check of every member, on its own master: the metrics listener (loopback only)
+     * and the readiness probe's path, /readyz where the etcd version has it, /health before. "" in the tutorial profile.
+     */
+    readiness: { host: string; port: string; path: string; url: string };
   };
   mermaid: { members: { id: string; label: string }[] };
 }
@@ -375,6 +380,17 @@ export function inEnglish(words: readonly string[]): string {
   return words.length < 2 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
 }
 
+/**
+ * Where verify.sh reads each member's readiness, as kubelet's readiness probe does: the path the version table gives
+ * the probe, on the metrics listener. Empty in the tutorial profile, which has no metrics listener.
+ */
+export function readinessCheck(cluster: Cluster, rules: VersionRules | undefined): Plan['verify']['readiness'] {
+  if (cluster.etcd.profile !== 'kubeadm' || !rules) return { host: '', port: '', path: '', url: '' };
+  const { address, port } = cluster.etcd.metricsListener;
+  const path = rules.probePaths.readiness;
+  return { host: address, port: String(port), path, url: `${metricsUrl(cluster)}${path}` };
+}
+
 /** A Mermaid node label: Mermaid ends a quoted label at `"`, so it is written as an entity. */
 export function mermaidLabel(lines: readonly string[]): string {
   return lines.map((line) => line.replace(/"/g, '#quot;')).join('<br/>');
@@ -513,6 +529,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       allClientUrls: members.map((m) => m.clientUrl).join(','),
       ...viaPlan(verifyVia(etcd.profile, cluster.verify.via)),
       statusAndAlarms: etcd.profile === 'kubeadm',
+      readiness: readinessCheck(cluster, rules || undefined),
     },
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),
