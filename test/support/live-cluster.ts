@@ -398,7 +398,7 @@ export interface ClusterOptions {
    */
   localListener?: '127.0.0.1' | '::1';
   /** The kubeadm profile, run with the image tag of this etcd version (the flags and probes depend on it). */
-  kubeadm?: { version: string };
+  kubeadm?: { version: string; extraArgs?: Record<string, string> };
   /** The directory holding the etcd and etcdctl to run; PATH's when absent. */
   etcdBin?: string;
 }
@@ -494,7 +494,7 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
     const config = {
       masters: options.masters,
       etcd: {
-        ...(kubeadm ? { profile: 'kubeadm', metricsListener: { address: '127.0.0.1', port: thirdPort } } : {}),
+        ...(kubeadm ? { profile: 'kubeadm', metricsListener: { address: '127.0.0.1', port: thirdPort }, ...(kubeadm.extraArgs ? { extraArgs: kubeadm.extraArgs } : {}) } : {}),
         image,
         clientPort,
         peerPort,
