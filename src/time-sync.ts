@@ -158,7 +158,13 @@ export function installCommands(family: PackageFamily, pkg: string, companions: 
 export function serverLines(service: TimeSyncService, servers: readonly string[]): string[] {
   if (service === 'systemd-timesyncd') return ['[Time]', `NTP=${servers.join(' ')}`];
   // iburst: four quick requests at start, so a node follows a server within seconds instead of minutes.
-  return servers.map((server) => `server ${server} iburst`);
+  const lines = servers.map((server) => `server ${server} iburst`);
+  // Debian's ntpsec.conf says `tos minclock 4 minsane 3`: with fewer than three sources answering, ntpd leaves the
+  // clock undisciplined ("If fewer than this number are available, the clock is undisciplined and allowed to run
+  // free", ntpsec's ntp.conf(5), minsane). A site that names one or two servers of its own and reaches no pool would
+  // never be synchronised: a later tos line sets it back to ntpd's default, 1.
+  if (service === 'ntp' && servers.length < 3) lines.push('tos minsane 1');
+  return lines;
 }
 
 export const BLOCK_BEGIN = '# BEGIN etcd-bootstrap: timeSync.servers from cluster.json';

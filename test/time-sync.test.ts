@@ -59,6 +59,11 @@ test('the servers, in each service\'s own syntax: a drop-in file\'s content, and
   const timesyncd = plan(load({ ...minimalCluster(1), timeSync: { service: 'systemd-timesyncd', servers: SERVERS } }), context).timeSync;
   assert.ok(timesyncd.dropIn.endsWith('\n[Time]\nNTP=ntp1.example.com 10.0.0.1\n'), timesyncd.dropIn);
   assert.equal(plan(load(minimalCluster(1)), context).timeSync.servers, [], 'none unless cluster.json names them');
+  // ntp with fewer than three servers: Debian's ntpsec.conf (tos minsane 3) would leave the clock running free.
+  const ntp = plan(load({ ...minimalCluster(1), timeSync: { servers: SERVERS } }), context).timeSync;
+  assert.is(ntp.block, `${BLOCK_BEGIN}\nserver ntp1.example.com iburst\nserver 10.0.0.1 iburst\ntos minsane 1\n${BLOCK_END}\n`);
+  const three = plan(load({ ...minimalCluster(1), timeSync: { servers: ['a.example', 'b.example', 'c.example'] } }), context).timeSync;
+  assert.not.ok(three.block.includes('tos minsane'), 'three servers or more: the distribution\'s setting stands');
 });
 
 test('timeSync.servers must be host names or addresses, each once: a located error otherwise', () => {
@@ -184,7 +189,7 @@ withWorld('ntp with timeSync.servers on Debian bookworm: a marked block at the e
   const conf = world.fs('master1', 'etc/ntpsec/ntp.conf');
   const first = readFileSync(conf, 'utf8');
   assert.ok(first.startsWith('driftfile /var/lib/ntpsec/ntp.drift\n') && first.includes('pool 0.debian.pool.ntp.org iburst\n'), `the package's lines stay:\n${first}`);
-  assert.ok(first.endsWith(`${BLOCK_BEGIN}\nserver ntp1.example.com iburst\nserver 10.0.0.1 iburst\n${BLOCK_END}\n`), first);
+  assert.ok(first.endsWith(`${BLOCK_BEGIN}\nserver ntp1.example.com iburst\nserver 10.0.0.1 iburst\ntos minsane 1\n${BLOCK_END}\n`), first);
   assert.equal(callsOf(world, 'master1', 'systemctl').filter((c) => !c.startsWith('is-active')), ['restart ntpsec']);
   // Other servers: the block is replaced where it was; the file holds one block.
   const cluster = JSON.parse(readFileSync(world.config, 'utf8')) as ClusterDoc;
@@ -195,7 +200,7 @@ withWorld('ntp with timeSync.servers on Debian bookworm: a marked block at the e
   assert.is(changed.status, 0, changed.shown);
   const second = readFileSync(conf, 'utf8');
   assert.is(second.split(BLOCK_BEGIN).length, 2, `one block:\n${second}`);
-  assert.ok(second.endsWith(`${BLOCK_BEGIN}\nserver 10.9.9.9 iburst\n${BLOCK_END}\n`), second);
+  assert.ok(second.endsWith(`${BLOCK_BEGIN}\nserver 10.9.9.9 iburst\ntos minsane 1\n${BLOCK_END}\n`), second);
   assert.is(second.slice(0, second.indexOf(BLOCK_BEGIN)), first.slice(0, first.indexOf(BLOCK_BEGIN)), 'everything else unchanged');
   assert.equal(callsOf(world, 'master1', 'systemctl').filter((c) => !c.startsWith('is-active')), ['restart ntpsec']);
 }, { edit: timeSync({ servers: SERVERS }) });
