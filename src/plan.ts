@@ -444,7 +444,8 @@ export function timeSyncPlan(timeSync: Cluster['timeSync'], profile: Cluster['et
       installed: installedCheck(family, provision, unit),
       install: installCommands(family, provision.package, provision.companions),
       missing: provision.missing && `error: ${provision.missing}`,
-      setups: provision.setups,
+      // Without servers only the unit matters: a setup that names the same unit as the one before it says nothing.
+      setups: servers.length ? provision.setups : provision.setups.filter((setup, i, all) => i === 0 || setup.unit !== all[i - 1]?.unit),
     };
   });
   const managers = PACKAGE_MANAGERS.map((m) => m.command);

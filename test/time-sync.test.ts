@@ -66,6 +66,13 @@ test('the servers, in each service\'s own syntax: a drop-in file\'s content, and
   assert.not.ok(three.block.includes('tos minsane'), 'three servers or more: the distribution\'s setting stands');
 });
 
+test('without servers only the unit is chosen on the node; with servers, where they go too (Debian\'s chrony: conf.d where chrony.conf reads it)', () => {
+  const debian = (document: unknown) => plan(load(document), context).timeSync.families.find((f) => f.managers === 'apt-get')!;
+  assert.equal(debian({ ...minimalCluster(1), etcd: { profile: 'kubeadm' } }).setups.map((s) => s.unit), ['chrony']);
+  assert.equal(debian({ ...minimalCluster(1), etcd: { profile: 'kubeadm' }, timeSync: { servers: SERVERS } }).setups.map((s) => s.serversFile), ['/etc/chrony/chrony.conf', '/etc/chrony/conf.d/etcd-bootstrap.conf']);
+  assert.equal(debian(minimalCluster(1)).setups.map((s) => s.unit), ['ntp', 'ntpsec'], 'ntp: the unit differs (classic ntp or ntpsec)');
+});
+
 test('timeSync.servers must be host names or addresses, each once: a located error otherwise', () => {
   const result = parseCluster(JSON.stringify({ ...minimalCluster(1), timeSync: { servers: ['ntp1.example.com', 'x; reboot'] } }, null, 2), 'cluster.json');
   assert.not.ok(result.ok);

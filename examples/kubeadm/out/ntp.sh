@@ -317,7 +317,6 @@ case $manager in
       sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chrony
     fi
     unit=chrony
-    if grep -qs '^confdir /etc/chrony/conf.d' /etc/chrony/chrony.conf; then unit=chrony; fi
     ;;
   dnf | yum)
     if rpm -q chrony >/dev/null 2>&1; then
