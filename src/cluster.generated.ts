@@ -215,9 +215,15 @@ unsafeOptions: string[]
  */
 export interface TimeSync {
 /**
- * The time-sync daemon ntp.sh installs: ntp (the tutorial's), chrony or systemd-timesyncd.
+ * The time-sync daemon ntp.sh installs with each node's package manager (apt-get, dnf, yum or zypper): ntp, chrony or systemd-timesyncd. A node that already has it installed keeps it as it is. When absent: ntp in the tutorial profile (the tutorial's), chrony in the kubeadm profile (the one every current distribution ships; RHEL 8 and later and SUSE 15 have no ntp).
  */
-service: ("ntp" | "chrony" | "systemd-timesyncd")
+service?: ("ntp" | "chrony" | "systemd-timesyncd")
+/**
+ * The NTP servers every node follows, for a site without internet access (e.g. ["ntp1.example.com", "10.0.0.1"]). ntp.sh writes them into the service's own configuration (a file of its own where the service reads a directory of them, else a marked block in its configuration file) and restarts the service only when that changed. The distribution's own servers stay listed; unreachable ones are ignored. When absent, ntp.sh leaves each service's servers as they are.
+ * 
+ * @maxItems 16
+ */
+servers?: []|[string]|[string, string]|[string, string, string]|[string, string, string, string]|[string, string, string, string, string]|[string, string, string, string, string, string]|[string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string, string, string, string, string, string, string]|[string, string, string, string, string, string, string, string, string, string, string, string, string, string, string, string]
 /**
  * The largest difference, in seconds, allowed between a node's clock and the operator's. etcd warns about clock drift from one second (its peers' time difference alarm).
  */

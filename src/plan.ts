@@ -20,7 +20,20 @@ import {
   type Profile,
   type VerifyVia,
 } from './etcd-profile.js';
-import { KUBEADM, versionRules, type EtcdVersion, type ProbePaths } from './etcd-versions.js';
+import {
+  BLOCK_BEGIN,
+  BLOCK_END,
+  blockText,
+  dropInText,
+  installCommands,
+  installedCheck,
+  PACKAGE_MANAGERS,
+  PROVISIONS,
+  timeSyncService,
+  type ServiceSetup,
+  type TimeSyncService,
+} from './time-sync.js';
+import { KUBEADM, versionRules, type EtcdVersion, type ProbePaths, type VersionRules } from './etcd-versions.js';
 
 export type { EnvVar } from './etcd-profile.js';
 
@@ -128,17 +141,40 @@ export function proxyCommand(jumpHost: string, options: readonly string[], withI
   ].join(' ');
 }
 
+/** How ntp.sh installs time sync on one family of distributions (src/time-sync.ts). */
+export interface TimeSyncFamily {
+  /** The package managers that stand for the family, as a bash case pattern ("dnf | yum"). */
+  managers: string;
+  service: string;
+  /** A shell condition: the node has the service. */
+  installed: string;
+  /** The commands that install it; none where there is nothing to install (then `missing` says why). */
+  install: string[];
+  missing: string;
+  /** The unit and where its servers go: the fallback first, each later one chosen when its `when` holds. */
+  setups: ServiceSetup[];
+}
+
 /** How ntp.sh installs and starts time sync. */
 export interface TimeSyncPlan {
   service: string;
-  /** The Debian package that provides it. */
-  package: string;
-  /** Run after the install, as root; "" when installing is enough (the package's service starts on install). */
+  /** Run after the install, as root, on every family; "" when starting the unit is enough. */
   enable: string;
   /** The largest allowed clock difference, as a decimal string. */
   maxSkewSeconds: string;
   /** What to look at when a node's clock is off: the service's own view of its time servers, and its status. */
   skewAdvice: string;
+  /** The package managers ntp.sh looks for, in order, and what it says when a node has none of them. */
+  managers: string[];
+  noManager: string;
+  families: TimeSyncFamily[];
+  /** timeSync.servers; empty when cluster.json names none (ntp.sh then leaves each service's servers alone). */
+  servers: string[];
+  /** What a drop-in file holds, and the marked block for a shared file (src/time-sync.ts). */
+  dropIn: string;
+  block: string;
+  blockBegin: string;
+  blockEnd: string;
 }
 
 /** What the kubeadm profile's pod says besides each member's command: probes on the metrics listener. */
@@ -187,6 +223,8 @@ export interface Plan {
     peerPort: string;
     /** Every port etcd listens on on a master, which preflight.sh finds free: the kubeadm profile adds the metrics port. */
     hostPorts: string[];
+    /** The same ports as the README says them: "2379 and 2380", "2379, 2380 and 2381". */
+    hostPortsText: string;
     /** The plain-HTTP loopback client URL, or "" when the listener is off. */
     localClientUrl: string;
   };
@@ -231,6 +269,11 @@ export interface Plan {
     toolCheck: string;
     /** The kubeadm profile's extra checks: every member's endpoint status, and no alarm raised. */
     statusAndAlarms: boolean;
+    /**
+     * The kubeadm profile's readiness check of every member, on its own master: the metrics listener (loopback only)
+     * and the readiness probe's path, /readyz where the etcd version has it, /health before. "" in the tutorial profile.
+     */
+    readiness: { host: string; port: string; path: string; url: string };
   };
   /** How a script runs etcdctl on a master, shared by verify.sh and backup.sh so that both reach it the same way. */
   etcdctlOnMaster: EtcdctlOnMaster;
@@ -473,21 +516,59 @@ export function viaPlan(via: VerifyVia): Pick<Plan['verify'], 'via' | 'viaCrictl
   return { via, viaCrictl: via === 'crictl', viaLocal: via === 'local', tool, toolCheck: tool ? `command -v ${tool} >/dev/null || exit 3` : 'true' };
 }
 
+/** Words as a sentence lists them: "a", "a and b", "a, b and c". */
+export function inEnglish(words: readonly string[]): string {
+  return words.length < 2 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+/**
+ * Where verify.sh reads each member's readiness, as kubelet's readiness probe does: the path the version table gives
+ * the probe, on the metrics listener. Empty in the tutorial profile, which has no metrics listener.
+ */
+export function readinessCheck(cluster: Cluster, rules: VersionRules | undefined): Plan['verify']['readiness'] {
+  if (cluster.etcd.profile !== 'kubeadm' || !rules) return { host: '', port: '', path: '', url: '' };
+  const { address, port } = cluster.etcd.metricsListener;
+  const path = rules.probePaths.readiness;
+  return { host: address, port: String(port), path, url: `${metricsUrl(cluster)}${path}` };
+}
+
 /** A Mermaid node label: Mermaid ends a quoted label at `"`, so it is written as an entity. */
 export function mermaidLabel(lines: readonly string[]): string {
   return lines.map((line) => line.replace(/"/g, '#quot;')).join('<br/>');
 }
 
-export function timeSyncPlan(timeSync: Cluster['timeSync']): TimeSyncPlan {
-  // Each package's service starts itself on install on Debian and Ubuntu, except that systemd-timesyncd stays off
-  // while another NTP client is installed: `timedatectl set-ntp true` asks for it explicitly.
-  const enable = timeSync.service === 'systemd-timesyncd' ? 'timedatectl set-ntp true' : '';
+export function timeSyncPlan(timeSync: Cluster['timeSync'], profile: Cluster['etcd']['profile']): TimeSyncPlan {
+  const service = timeSyncService(profile, timeSync.service);
+  const servers = timeSync.servers ?? [];
+  const families = (['debian', 'rhel', 'suse'] as const).map((family): TimeSyncFamily => {
+    const provision = PROVISIONS[service][family];
+    const unit = provision.setups[provision.setups.length - 1]?.unit ?? service;
+    return {
+      managers: PACKAGE_MANAGERS.filter((m) => m.family === family).map((m) => m.command).join(' | '),
+      service,
+      installed: installedCheck(family, provision, unit),
+      install: installCommands(family, provision.package, provision.companions),
+      missing: provision.missing && `error: ${provision.missing}`,
+      // Without servers only the unit matters: a setup that names the same unit as the one before it says nothing.
+      setups: servers.length ? provision.setups : provision.setups.filter((setup, i, all) => i === 0 || setup.unit !== all[i - 1]?.unit),
+    };
+  });
+  const managers = PACKAGE_MANAGERS.map((m) => m.command);
   return {
-    service: timeSync.service,
-    package: timeSync.service,
-    enable,
+    service,
+    // systemd-timesyncd stays off while another NTP client is installed: `timedatectl set-ntp true` asks for it
+    // explicitly. Every other service is started through its unit when it is not running.
+    enable: service === 'systemd-timesyncd' ? 'timedatectl set-ntp true' : '',
     maxSkewSeconds: String(timeSync.maxSkewSeconds),
-    skewAdvice: skewAdvice(timeSync.service),
+    skewAdvice: skewAdvice(service),
+    managers,
+    noManager: `error: none of ${inEnglish(managers).replace(/ and /, ' or ')} is on this node: install ${service} and start it, then run ntp.sh again`,
+    families,
+    servers,
+    dropIn: dropInText(service, servers),
+    block: blockText(service, servers),
+    blockBegin: BLOCK_BEGIN,
+    blockEnd: BLOCK_END,
   };
 }
 
@@ -496,14 +577,14 @@ export function timeSyncPlan(timeSync: Cluster['timeSync']): TimeSyncPlan {
  * nothing. Each service lists the time servers it reaches in its own way; reaching none usually means UDP port 123
  * is blocked on the way out. When every node is off by about the same, the operator's own clock is the odd one.
  */
-export function skewAdvice(service: Cluster['timeSync']['service']): string {
-  const sources: Record<Cluster['timeSync']['service'], string> = {
+export function skewAdvice(service: TimeSyncService): string {
+  const sources: Record<TimeSyncService, string> = {
     ntp: '`ntpq -p` lists the time servers it polls (a * marks the one it follows)',
     chrony: '`chronyc sources` lists the time servers it polls (^* marks the one it follows) and `chronyc tracking` how far off it is',
     'systemd-timesyncd': '`timedatectl timesync-status` names the time server it uses and how far off it is',
   };
   return (
-    `On the node, ${sources[service]}, and \`systemctl status ${service}\` whether the service runs. ` +
+    `On the node, ${sources[service]}, and \`systemctl status ${service}\`${service === 'chrony' ? ' (chronyd on RHEL and SUSE)' : ''} whether the service runs. ` +
     'No server reached: let UDP port 123 out to them (firewall, security group). ' +
     "Every node off by about the same: this machine's clock is the one to fix."
   );
@@ -537,6 +618,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
   const version = etcdVersion(etcd);
   const rules = version && versionRules(version);
   const ssh = cluster.transport.kind === 'ssh' ? cluster.transport : undefined;
+  const hostPorts = [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String);
   const nodes = [
     ...cluster.masters.map((m): Node => ({ name: m.name, role: 'master', address: ssh ? (m.address ?? m.host) : m.name })),
     ...cluster.workers.map((w): Node => ({ name: w.name, role: 'worker', address: ssh ? (w.address ?? w.name) : w.name })),
@@ -564,7 +646,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       manifestDir: etcd.manifestDir,
       clientPort: String(etcd.clientPort),
       peerPort: String(etcd.peerPort),
-      hostPorts: [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String),
+      hostPorts,
+      hostPortsText: inEnglish(hostPorts),
       localClientUrl: local,
     },
     kubeadm:
@@ -602,13 +685,14 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       identityFromOut: ssh.identityFile ? fromOut(ssh.identityFile) : '',
       identityVariable: SSH_IDENTITY_VARIABLE,
     },
-    timeSync: timeSyncPlan(cluster.timeSync),
+    timeSync: timeSyncPlan(cluster.timeSync, etcd.profile),
     verify: {
       memberListEndpoint: local || members.map((m) => m.clientUrl).join(','),
       memberListNeedsTls: !local,
       allClientUrls: members.map((m) => m.clientUrl).join(','),
       ...viaPlan(verifyVia(etcd.profile, cluster.verify.via)),
       statusAndAlarms: etcd.profile === 'kubeadm',
+      readiness: readinessCheck(cluster, rules || undefined),
     },
     etcdctlOnMaster: etcdctlOnMaster(cluster),
     backup: backupPlan(cluster, context),

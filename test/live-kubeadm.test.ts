@@ -207,6 +207,14 @@ function liveKubeadmSuite(minor: string, find: () => Etcd | string): void {
     check(/^crictl exec 5f1e2d3c4b5a etcdctl .* member list /m.test(calls), () => `${how} should run etcdctl member list through crictl exec, but the calls were:\n${indent(calls, 2)}`);
     check(!calls.includes('docker '), () => `${how} should not use docker, but the calls were:\n${indent(calls, 2)}`);
     check(/ alarm list /.test(calls) && /IS LEADER/.test(result.stdout), () => `${how} should show every member's endpoint status and check the alarms, but printed:\n${indent(result.stdout, 2)}`);
+    // Every member's readiness, read on its own master at the readiness probe's exact URL (/readyz from 3.5.11, /health before).
+    for (const member of cluster.members) {
+      const readiness = member.httpProbes.find((p) => p.kind === 'readiness');
+      check(readiness, `${member.name} has no readiness probe`);
+      const { pathname: path, search, port } = new URL(readiness.url);
+      const said = new RegExp(`^\\[${member.name}\\] GET http://127\\.0\\.0\\.1:${port}${(path + search).replace(/[/?]/g, '\\$&')} on the master\nHTTP/1\\.[01] 200 OK$`, 'm');
+      check(said.test(result.stdout), () => `${how} should read ${member.name}'s ${path} on its master and get 200, but printed:\n${indent(result.stdout, 2)}`);
+    }
   });
 
   s('verify.sh on a master without crictl says so and exits 2, blaming no member', async (state) => {
@@ -234,6 +242,14 @@ function liveKubeadmSuite(minor: string, find: () => Etcd | string): void {
       const answer = await httpGet(probe.url, undefined, 2_000);
       check(answer.status === undefined, `with ${victim.name} stopped, its ${probe.kind} probe ${probe.url} should fail, but got HTTP ${answer.status}: ${answer.body}`);
     }
+    // verify.sh reads the stopped member's readiness on its master, finds no answer, and says so.
+    const standIns = writeStandIns(cluster);
+    const verified = await verify(cluster, [], standIns.env);
+    check(
+      verified.code === 1 && verified.stderr.includes(`not ready: ${victim.name}: http://127.0.0.1:${new URL(victim.httpProbes[0]?.url ?? 'http://x').port}/`),
+      () => `with ${victim.name} stopped, out/verify.sh should exit 1 and say "not ready: ${victim.name}", but ${explain(verified)}`,
+    );
+    check(!new RegExp(`not ready: (?!${victim.name}:)`).test(verified.stderr), () => `only ${victim.name} is not ready, but ${explain(verified)}`);
     for (const other of cluster.members.filter((m) => m !== victim)) {
       const liveness = other.httpProbes.find((p) => p.kind === 'liveness');
       const answer = liveness ? await httpGet(liveness.url) : { error: 'no liveness probe' };

@@ -398,7 +398,7 @@ export interface ClusterOptions {
    */
   localListener?: '127.0.0.1' | '::1';
   /** The kubeadm profile, run with the image tag of this etcd version (the flags and probes depend on it). */
-  kubeadm?: { version: string };
+  kubeadm?: { version: string; extraArgs?: Record<string, string> };
   /** The directory holding the etcd and etcdctl to run; PATH's when absent. */
   etcdBin?: string;
   /** Settings laid over the generated cluster.json's `etcd` and top level (test/backup.test.ts: paths, backup). */
@@ -497,7 +497,7 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
     const config = {
       masters: options.masters,
       etcd: {
-        ...(kubeadm ? { profile: 'kubeadm', metricsListener: { address: '127.0.0.1', port: thirdPort } } : {}),
+        ...(kubeadm ? { profile: 'kubeadm', metricsListener: { address: '127.0.0.1', port: thirdPort }, ...(kubeadm.extraArgs ? { extraArgs: kubeadm.extraArgs } : {}) } : {}),
         image,
         clientPort,
         peerPort,
@@ -867,6 +867,9 @@ export function writeStandIns(cluster: LiveCluster): { bin: string; log: string;
   writeFileSync(log, '');
   const q = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
   const machines = cluster.members.map((m) => q(m.name)).join(' ');
+  // On master N, 127.0.0.1 is master N's own loopback; here a kubeadm-profile member's stand-in for it is its own
+  // address (mapToMachine moved its listeners there), so a script run "on" that machine has 127.0.0.1 moved the same way.
+  const loopbacks = cluster.members.map((m, i) => q(m.httpProbes.length ? memberLoopback(i) : '127.0.0.1')).join(' ');
   const header = (name: string) => `#!/usr/bin/env bash
 # Stand-in for ${name}, written by test/support/live-cluster.ts.
 set -euo pipefail
@@ -874,18 +877,19 @@ printf '%s\\n' "${name} $*" >>${q(log)}
 `;
   const scripts: Record<string, string> = {
     vagrant: `${header('vagrant')}machines=(${machines})
+loopbacks=(${loopbacks})
 if [[ $# -ne 7 || $1 != ssh || $3 != -- || "\${*:4}" != 'bash -euo pipefail -s' ]]; then
   printf 'vagrant stand-in: expected "vagrant ssh MACHINE -- bash -euo pipefail -s", got "vagrant %s"\\n' "$*" >&2
   exit 1
 fi
-known=no
-for machine in "\${machines[@]}"; do [[ $machine == "$2" ]] && known=yes; done
-if [[ $known == no ]]; then
+loopback=
+for i in "\${!machines[@]}"; do [[ \${machines[i]} == "$2" ]] && loopback=\${loopbacks[i]}; done
+if [[ -z $loopback ]]; then
   printf "The machine with the name '%s' was not found configured for this Vagrant environment.\\n" "$2" >&2
   exit 1
 fi
 cd "$HOME"
-exec bash -euo pipefail -s
+sed "s/127\\.0\\.0\\.1/$loopback/g" | exec bash -euo pipefail -s
 `,
     sudo: `${header('sudo')}[[ $# -gt 0 ]] || { echo 'usage: sudo COMMAND' >&2; exit 1; }
 exec "$@"

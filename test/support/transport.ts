@@ -20,8 +20,15 @@
 // from that, `date` records the call and prints the date (skewed by STANDIN_SKEW_<HOST>), `ss` answers from
 // state/HOST/listening, `ip -o addr show` from state/HOST/addresses (the master's configured ip, unless a test
 // changes it), `timedatectl` records the call, and `docker` records the call and answers verify.sh's
-// `etcdctl member list` and `etcdctl endpoint health` as a healthy cluster matching cluster.json would. Every other
-// command (mktemp, base64, install, cmp, stat, mv, test) is the real one.
+// `etcdctl member list` and `etcdctl endpoint health` as a healthy cluster matching cluster.json would; `systemctl`
+// answers from state/HOST/units and state/HOST/active, and `apt-cache show` as bookworm's lists would. A node made
+// RHEL-like or SUSE with makeFamilyNode has dnf and yum, or zypper, and rpm instead of apt-get and dpkg-query (its
+// PATH has no Debian package tool). Installing a time-sync package starts it on Debian, not elsewhere, and writes the
+// package's default configuration (PACKAGES). Every other command (mktemp, base64, install, cmp, stat, mv, test,
+// awk) is the real one.
+//
+// ntp.sh's configuration paths (/etc/chrony…, /etc/ntp…, /etc/systemd/timesyncd…) are rewritten to the host's own
+// file system the same way as the remote/ prefix below.
 //
 // The scripts name absolute remote paths (etcd.certDir, etcd.manifestDir). The test's cluster.json points them
 // under <tmp>/remote/, and the stand-in rewrites that prefix to hosts/HOST/fs/ in the script it runs, so each
@@ -30,7 +37,7 @@
 //
 // Used by test/scripts.test.ts, test/operator.test.ts and test/injection.test.ts.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseCluster } from '../../src/load.js';
 import { plan } from '../../src/plan.js';
@@ -119,13 +126,26 @@ if [[ ! $host =~ ^[A-Za-z0-9._-]+$ ]]; then
   ln -sfn "$root/fs" "$fs"
 fi
 script=${'$'}{script//"$STANDIN_DIR/remote/"/"$fs/"}
+# The time services' configuration (/etc/chrony…, /etc/ntp…, /etc/systemd/timesyncd…) is on the host's file system
+# too. A path that is text inside a configuration file (chrony.conf's "confdir /etc/chrony/conf.d", which ntp.sh
+# looks for) is the service's view and stays as it is.
+script=$(printf '%s' "$script" | sed -E -e 's#confdir /etc/#confdir /@etc@/#g' \
+  -e "s#(^|[^A-Za-z0-9_./-])/etc/(chrony|ntp|systemd/timesyncd)#\1$fs/etc/\2#g" -e 's#confdir /@etc@/#confdir /etc/#g'; printf x)
+script=${'$'}{script%x}
+# A node of another family than Debian's (state/HOST/family: rhel or suse) has that family's package tools and
+# none of Debian's: its PATH holds the family's stand-ins, the common ones, and this machine's tools without apt or dpkg.
+path="$STANDIN_DIR/remote-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+if [[ -f $STANDIN_DIR/state/$host/family ]]; then
+  family=$(<"$STANDIN_DIR/state/$host/family")
+  path="$STANDIN_DIR/remote-bin-$family:$STANDIN_DIR/remote-bin-common:$STANDIN_DIR/system-bin"
+fi
 tmp=$STANDIN_DIR/tmp/$host
 mkdir -p "$tmp"
 skew=STANDIN_SKEW_${'$'}{host//[^A-Za-z0-9_]/_}
 cd "$root/home"
 # ssh joins the command's words with spaces and hands the string to the login shell.
 printf '%s' "$script" | env -i HOME="$root/home" USER=vagrant LOGNAME=vagrant SHELL=/bin/bash LANG=C.UTF-8 \
-  PATH="$STANDIN_DIR/remote-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" TMPDIR="$tmp" \
+  PATH="$path" TMPDIR="$tmp" \
   STANDIN_DIR="$STANDIN_DIR" STANDIN_HOST="$host" STANDIN_SKEW="${'$'}{!skew:-0}" bash -c "$*"
 `;
 
@@ -177,12 +197,53 @@ fi
 exit "$status"
 `;
 
+/**
+ * What installing a time-sync package does on a node, by family: the units it brings (state/HOST/units) and the
+ * configuration file it writes, in the words of the real packages' defaults (Debian bookworm's from the .deb files
+ * themselves: chrony 4.3's /usr/share/chrony/chrony.conf, ntpsec 1.2.2's /etc/ntpsec/ntp.conf; `ntp` installs
+ * ntpsec, whose unit has Alias=ntp.service; RHEL 9's and openSUSE's chrony.conf shortened to their source lines).
+ */
+const PACKAGES = String.raw`fs=$STANDIN_DIR/hosts/$STANDIN_HOST/fs
+service_units() { # PACKAGE FAMILY
+  case $2:$1 in
+    debian:chrony) echo chrony ;;
+    debian:ntp | debian:ntpsec) echo ntpsec ntp ;;
+    debian:systemd-timesyncd) echo systemd-timesyncd ;;
+    *:chrony) echo chronyd ;;
+  esac
+}
+installed_service() { # PACKAGE FAMILY: the package's units, and its configuration file unless one is there
+  local unit file= text=
+  mkdir -p "$state"
+  for unit in $(service_units "$1" "$2"); do printf '%s\n' "$unit" >>"$state/units"; done
+  case $2:$1 in
+    debian:chrony)
+      file=$fs/etc/chrony/chrony.conf
+      text=$'# Include configuration files found in /etc/chrony/conf.d.\nconfdir /etc/chrony/conf.d\n\npool 2.debian.pool.ntp.org iburst\n\nsourcedir /run/chrony-dhcp\nsourcedir /etc/chrony/sources.d\nkeyfile /etc/chrony/chrony.keys\ndriftfile /var/lib/chrony/chrony.drift\nmakestep 1 3\nleapsectz right/UTC\n' ;;
+    debian:ntp | debian:ntpsec)
+      file=$fs/etc/ntpsec/ntp.conf
+      text=$'driftfile /var/lib/ntpsec/ntp.drift\nleapfile /usr/share/zoneinfo/leap-seconds.list\ntos maxclock 11\ntos minclock 4 minsane 3\npool 0.debian.pool.ntp.org iburst\npool 1.debian.pool.ntp.org iburst\nrestrict default kod nomodify nopeer noquery limited\nrestrict 127.0.0.1\nrestrict ::1\n' ;;
+    rhel:chrony)
+      file=$fs/etc/chrony.conf
+      text=$'# Use public servers from the pool.ntp.org project.\npool 2.rhel.pool.ntp.org iburst\nsourcedir /run/chrony-dhcp\ndriftfile /var/lib/chrony/drift\nmakestep 1.0 3\nrtcsync\nkeyfile /etc/chrony.keys\nntsdumpdir /var/lib/chrony\nleapsectz right/UTC\nlogdir /var/log/chrony\n' ;;
+    suse:chrony)
+      file=$fs/etc/chrony.conf
+      text=$'# Use public servers from the pool.ntp.org project.\n! pool pool.ntp.org iburst\ndriftfile /var/lib/chrony/drift\nmakestep 1.0 3\nrtcsync\nlogdir /var/log/chrony\ninclude /etc/chrony.d/*.conf\n' ;;
+  esac
+  if [[ -n $file && ! -e $file ]]; then
+    mkdir -p "${'$'}{file%/*}"
+    printf '%s' "$text" >"$file"
+  fi
+}`;
+
 const APT_GET = String.raw`#!/usr/bin/env bash
 # Stand-in for apt-get: records its arguments and DEBIAN_FRONTEND. Like the real one, "install" without -y asks
 # "Do you want to continue? [Y/n]" and reads the answer from standard input (which, under "bash -s", is the rest
-# of the script); anything but y aborts. What it installs, dpkg-query then knows (state/HOST/packages).
+# of the script); anything but y aborts. What it installs, dpkg-query then knows (state/HOST/packages), and, as
+# Debian bookworm's packages do, its service runs and its configuration file is there (see PACKAGES).
 set -euo pipefail
 ${REMOTE_LOG}
+${PACKAGES}
 remote_log apt-get "DEBIAN_FRONTEND=${'$'}{DEBIAN_FRONTEND:-}" "$@"
 # What its standard input is: /dev/null, or the pipe that carries the rest of the remote script.
 remote_log apt-get-stdin "$(readlink /proc/self/fd/0 || echo unknown)"
@@ -197,9 +258,28 @@ fi
 if [[ ${'$'}{1:-} == install ]]; then
   mkdir -p "$state"
   for arg in "${'$'}{@:2}"; do
-    if [[ $arg != -* ]]; then printf '%s\n' "$arg" >>"$state/packages"; fi
+    if [[ $arg != -* ]]; then
+      printf '%s\n' "$arg" >>"$state/packages"
+      installed_service "$arg" debian
+      # Debian's packages start their service on install (deb-systemd-invoke start in the postinst).
+      for unit in $(service_units "$arg" debian); do printf '%s\n' "$unit" >>"$state/active"; done
+    fi
   done
 fi
+`;
+
+const APT_CACHE = String.raw`#!/usr/bin/env bash
+# Stand-in for apt-cache show PACKAGE: the node's apt lists are Debian bookworm's, as far as ntp.sh asks (chrony, ntp,
+# ntpsec, systemd-timesyncd): exit 0 and a Package: line for those; like the real one (test/time-sync.test.ts
+# compares), "E: No packages found" and exit 100 for any other.
+set -euo pipefail
+${REMOTE_LOG}
+remote_log apt-cache "$@"
+[[ ${'$'}{1:-} == show && $# -eq 2 ]] || { echo "stand-in apt-cache: unsupported call: apt-cache $*" >&2; exit 2; }
+case $2 in
+  chrony | ntp | ntpsec | systemd-timesyncd) printf 'Package: %s\n' "$2" ;;
+  *) echo 'E: No packages found' >&2; exit 100 ;;
+esac
 `;
 
 const DPKG_QUERY = String.raw`#!/usr/bin/env bash
@@ -214,6 +294,171 @@ else
   printf 'dpkg-query: no packages found matching %s\n' "$package" >&2
   exit 1
 fi
+`;
+
+const SYSTEMCTL = String.raw`#!/usr/bin/env bash
+# Stand-in for systemctl, as ntp.sh calls it (systemctl(1)). is-active [--quiet] UNIT: exit 0 for a unit in
+# state/HOST/active, else "inactive" (unless --quiet) and exit 3. cat UNIT: its unit file and exit 0 for a unit in
+# state/HOST/units, else "No files found for UNIT.service." and exit 1. enable --now UNIT and restart UNIT start
+# the unit; like the real one they need root (here: the stand-in sudo), else "Access denied", and a unit that is not
+# there fails ("Unit UNIT.service not found.", exit 5 for restart; exit 1 for enable).
+set -euo pipefail
+${REMOTE_LOG}
+remote_log systemctl "$@"
+mkdir -p "$state"
+touch "$state/units" "$state/active"
+listed() { grep -Fqx -- "${'$'}{2%.service}" "$state/$1"; }
+unit=${'$'}{!#}
+case ${'$'}{1:-} in
+  is-active)
+    if listed active "$unit"; then
+      [[ ${'$'}{2:-} == --quiet ]] || echo active
+      exit 0
+    fi
+    [[ ${'$'}{2:-} == --quiet ]] || echo inactive
+    exit 3
+    ;;
+  cat)
+    if listed units "$unit"; then
+      printf '# /usr/lib/systemd/system/%s.service\n[Service]\n' "${'$'}{unit%.service}"
+      exit 0
+    fi
+    printf 'No files found for %s.service.\n' "${'$'}{unit%.service}" >&2
+    exit 1
+    ;;
+  enable | restart)
+    [[ ${'$'}{1} == restart || ${'$'}{2:-} == --now ]] || { echo "stand-in systemctl: unsupported call: systemctl $*" >&2; exit 2; }
+    if [[ -z ${'$'}{SUDO_USER:-} ]]; then echo "Failed to $1 unit: Access denied" >&2; exit 1; fi
+    if ! listed units "$unit"; then
+      if [[ $1 == restart ]]; then printf 'Failed to restart %s.service: Unit %s.service not found.\n' "${'$'}{unit%.service}" "${'$'}{unit%.service}" >&2; exit 5; fi
+      printf 'Failed to enable unit: Unit file %s.service does not exist.\n' "${'$'}{unit%.service}" >&2
+      exit 1
+    fi
+    listed active "$unit" || printf '%s\n' "${'$'}{unit%.service}" >>"$state/active"
+    ;;
+  *) echo "stand-in systemctl: unsupported call: systemctl $*" >&2; exit 2 ;;
+esac
+`;
+
+const DNF = String.raw`#!/usr/bin/env bash
+# Stand-in for dnf, and for yum (RHEL 7's, which takes the same install -y), on a RHEL-like node. As dnf(8) documents
+# (https://dnf.readthedocs.io/en/latest/command_ref.html, "Return values: 0 operation was successful, 1 an error
+# occurred, which was handled by dnf"): install without -y/--assumeyes shows the transaction and asks
+# "Is this ok [y/N]: ", and anything but y (end of input included) ends with "Operation aborted." and exit 1; a
+# package no repository has gives "No match for argument: PKG" and "Error: Unable to find a match: PKG", exit 1; one
+# already installed "Package PKG is already installed.", "Nothing to do.", "Complete!", exit 0; off root: "Error: This
+# command has to be run with superuser privileges (under the root user on most systems).", exit 1. The repositories
+# here hold chrony and not ntp, as RHEL 9's do. As on RHEL, an installed package's unit is there (enabled by preset)
+# but not started. No dnf is on this machine to compare with: the stand-in refuses every other call.
+set -euo pipefail
+${REMOTE_LOG}
+${PACKAGES}
+tool=${'$'}{0##*/}
+remote_log "$tool" "$@"
+[[ ${'$'}{1:-} == install ]] || { echo "stand-in $tool: unsupported call: $tool $*" >&2; exit 2; }
+shift
+yes=no packages=()
+for arg; do
+  case $arg in
+    -y | --assumeyes) yes=yes ;;
+    -*) echo "stand-in $tool: unsupported option $arg" >&2; exit 2 ;;
+    *) packages+=("$arg") ;;
+  esac
+done
+if [[ -z ${'$'}{SUDO_USER:-} ]]; then
+  echo 'Error: This command has to be run with superuser privileges (under the root user on most systems).' >&2
+  exit 1
+fi
+mkdir -p "$state"
+touch "$state/packages"
+new=()
+for package in "${'$'}{packages[@]}"; do
+  if grep -Fqx -- "$package" "$state/packages"; then echo "Package $package is already installed."; continue; fi
+  if [[ $package != chrony ]]; then
+    echo "No match for argument: $package"
+    echo "Error: Unable to find a match: $package" >&2
+    exit 1
+  fi
+  new+=("$package")
+done
+if ((${'$'}{#new[@]} == 0)); then
+  echo 'Dependencies resolved.'
+  echo 'Nothing to do.'
+  echo 'Complete!'
+  exit 0
+fi
+printf 'Installing:\n %s\n' "${'$'}{new[@]}"
+if [[ $yes == no ]]; then
+  printf 'Is this ok [y/N]: '
+  answer=
+  read -r answer || true
+  [[ $answer == [Yy]* ]] || { echo 'Operation aborted.'; exit 1; }
+fi
+for package in "${'$'}{new[@]}"; do
+  printf '%s\n' "$package" >>"$state/packages"
+  installed_service "$package" rhel
+done
+echo 'Complete!'
+`;
+
+const ZYPPER = String.raw`#!/usr/bin/env bash
+# Stand-in for zypper on a SUSE node. As zypper(8) documents: --non-interactive (-n) is a global option, given before
+# the command, that takes the default answer to every question; without it, install asks
+# "Continue? [y/n/v/...? shows all options] (y): " (here it then stops: nobody answers). A package no repository
+# provides: "No provider of 'PKG' found.", exit 104 (ZYPPER_EXIT_INF_CAP_NOT_FOUND, zypper(8) EXIT CODES); off root:
+# "Root privileges are required to run this command.", exit 5 (ZYPPER_EXIT_ERR_PRIVILEGES). The repositories here
+# hold chrony and not ntp, as SLES 15's do. An installed package's unit is there, not started. No zypper is on this
+# machine to compare with: the stand-in refuses every other call.
+set -euo pipefail
+${REMOTE_LOG}
+${PACKAGES}
+remote_log zypper "$@"
+interactive=yes
+while [[ ${'$'}{1:-} == -* ]]; do
+  case $1 in
+    -n | --non-interactive) interactive=no ;;
+    *) echo "stand-in zypper: unsupported global option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ ${'$'}{1:-} == install || ${'$'}{1:-} == in ]] || { echo "stand-in zypper: unsupported call: zypper $*" >&2; exit 2; }
+shift
+if [[ -z ${'$'}{SUDO_USER:-} ]]; then echo 'Root privileges are required to run this command.' >&2; exit 5; fi
+mkdir -p "$state"
+touch "$state/packages"
+for package; do
+  if [[ $package != chrony ]]; then echo "No provider of '$package' found." >&2; exit 104; fi
+done
+if [[ $interactive == yes ]]; then
+  printf 'Continue? [y/n/v/...? shows all options] (y): '
+  echo 'stand-in zypper: no answer' >&2
+  exit 1
+fi
+for package; do
+  if grep -Fqx -- "$package" "$state/packages"; then echo "'$package' is already installed."; continue; fi
+  printf '%s\n' "$package" >>"$state/packages"
+  installed_service "$package" suse
+done
+`;
+
+const RPM = String.raw`#!/usr/bin/env bash
+# Stand-in for rpm -q PACKAGE… (rpm(8)): prints each installed package's name-version, or "package PKG is not
+# installed"; the exit status is the number of packages not installed.
+set -euo pipefail
+${REMOTE_LOG}
+remote_log rpm "$@"
+[[ ${'$'}{1:-} == -q ]] || { echo "stand-in rpm: unsupported call: rpm $*" >&2; exit 2; }
+shift
+missing=0
+for package; do
+  if [[ -f $state/packages ]] && grep -Fqx -- "$package" "$state/packages"; then
+    echo "$package-4.5-1.el9.x86_64"
+  else
+    echo "package $package is not installed"
+    missing=$((missing + 1))
+  fi
+done
+exit "$missing"
 `;
 
 const DATE = String.raw`#!/usr/bin/env bash
@@ -369,7 +614,7 @@ export function makeWorld(options: WorldOptions = {}): World {
   script(join(root, 'bin', 'vagrant'), TRANSPORT);
   script(join(root, 'bin', 'ssh'), TRANSPORT);
   for (const [name, text] of Object.entries({
-    sudo: SUDO, 'apt-get': APT_GET, 'dpkg-query': DPKG_QUERY, date: DATE, ss: SS, ip: IP, timedatectl: TIMEDATECTL, docker: DOCKER,
+    sudo: SUDO, 'apt-get': APT_GET, 'apt-cache': APT_CACHE, 'dpkg-query': DPKG_QUERY, date: DATE, ss: SS, ip: IP, timedatectl: TIMEDATECTL, docker: DOCKER, systemctl: SYSTEMCTL,
   })) script(join(root, 'remote-bin', name), text);
   mkdirSync(join(root, 'log'), { recursive: true });
   // One fake machine per node that cluster.json names (MASTERS and WORKERS unless edited), for names a file
@@ -415,6 +660,50 @@ export function makeWorld(options: WorldOptions = {}): World {
     }
   }
   return world;
+}
+
+/** What a node of another family than Debian's already has: packages (rpm -q knows them), units, running units, files. */
+export interface FamilyNode {
+  family: 'rhel' | 'suse';
+  packages?: string[];
+  units?: string[];
+  active?: string[];
+  /** Files on the node, by absolute path (e.g. /etc/chrony.conf). */
+  files?: Record<string, string>;
+}
+
+/**
+ * Makes HOST a node of a RHEL-like or SUSE family: the stand-in transport then gives it that family's package tools
+ * (dnf and yum, or zypper; rpm) and none of Debian's (no apt-get, no dpkg-query on its PATH).
+ */
+export function makeFamilyNode(world: World, host: string, node: FamilyNode): void {
+  const root = world.dir;
+  const link = (target: string, path: string) => {
+    if (!existsSync(path)) symlinkSync(target, path);
+  };
+  // This machine's tools, without Debian's package tools, once per world.
+  const system = join(root, 'system-bin');
+  if (!existsSync(system)) {
+    mkdirSync(system);
+    for (const dir of ['/usr/sbin', '/usr/bin']) {
+      for (const name of readdirSync(dir)) if (!/^(apt|dpkg|dnf|yum|zypper|rpm)/.test(name)) link(join(dir, name), join(system, name));
+    }
+    const common = join(root, 'remote-bin-common');
+    mkdirSync(common);
+    for (const name of readdirSync(join(root, 'remote-bin'))) if (!/^(apt|dpkg)/.test(name)) link(join(root, 'remote-bin', name), join(common, name));
+    for (const [family, tools] of [['rhel', { dnf: DNF, yum: DNF, rpm: RPM }], ['suse', { zypper: ZYPPER, rpm: RPM }]] as const) {
+      for (const [name, text] of Object.entries(tools)) {
+        writeFile(join(root, `remote-bin-${family}`, name), text);
+        chmodSync(join(root, `remote-bin-${family}`, name), 0o755);
+      }
+    }
+  }
+  writeFile(world.state(host, 'family'), node.family);
+  const lines = (list: string[] | undefined) => (list ?? []).map((line) => `${line}\n`).join('');
+  writeFile(world.state(host, 'packages'), lines(node.packages));
+  writeFile(world.state(host, 'units'), lines(node.units));
+  writeFile(world.state(host, 'active'), lines(node.active));
+  for (const [path, text] of Object.entries(node.files ?? {})) writeFile(world.fs(host, path), text);
 }
 
 /** A uvu test with its own world, removed afterwards; skipped (loudly, or failed under CI) without bash or `tools`. */

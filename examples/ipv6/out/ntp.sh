@@ -5,7 +5,8 @@
 # Installs ntp on every master and worker so that their clocks agree (a node whose clock stopped, a
 # suspended VM, sees valid certificates as "not yet valid"), then reads each node's clock: the tutorial's `date -R`,
 # and a check that it is within 1 s of this machine's. One connection per node, several
-# nodes at once. A node that already has it installed is left alone, so a second run changes nothing.
+# nodes at once. A node that already has it installed is left alone, so a second run changes nothing. Each node
+# installs it with its own package manager: apt-get, dnf, yum, zypper.
 set -Eeuo pipefail
 # The caller's shell environment must not change what the script does: CDPATH makes `cd` print the directory it
 # chose (and maybe choose another), GLOBIGNORE changes what a glob matches, and SHELLOPTS or BASHOPTS, exported,
@@ -292,15 +293,57 @@ select_hosts master1 master2 master3 worker1 worker2
 sync_time_on() { # NODE
   local node=$1 output
   step "$node" "install ntp and read the clock"
-  # The tutorial runs `apt-get install ntp`, which stops at its confirmation prompt when nobody is at the
-  # keyboard: -y and a noninteractive frontend let it finish unattended.
   output=$({
     cat <<'REMOTE'
-if dpkg-query -W -f='${Status}' ntp 2>/dev/null | grep -q 'install ok installed'; then
-  echo '  ntp is already installed'
+# The node's package manager says which family of distributions it belongs to.
+if command -v apt-get >/dev/null 2>&1; then
+  manager=apt-get
+elif command -v dnf >/dev/null 2>&1; then
+  manager=dnf
+elif command -v yum >/dev/null 2>&1; then
+  manager=yum
+elif command -v zypper >/dev/null 2>&1; then
+  manager=zypper
 else
-  sudo apt-get update
-  sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y ntp
+  echo 'error: none of apt-get, dnf, yum or zypper is on this node: install ntp and start it, then run ntp.sh again' >&2
+  exit 1
+fi
+case $manager in
+  apt-get)
+    if dpkg-query -W -f='${Status}' ntp 2>/dev/null | grep -q 'install ok installed'; then
+      echo '  ntp is already installed'
+    else
+      sudo apt-get update
+      packages=(ntp)
+      if apt-cache show ntpsec >/dev/null 2>&1; then packages+=(ntpsec); fi
+      sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"
+    fi
+    unit=ntp
+    if [[ -e /etc/ntpsec/ntp.conf ]]; then unit=ntpsec; fi
+    ;;
+  dnf | yum)
+    if systemctl cat ntpd >/dev/null 2>&1; then
+      echo '  ntp is already installed'
+    else
+      echo 'error: ntp is not packaged for RHEL 8 or later (nor Rocky, Alma or Fedora): chrony replaced it; set timeSync.service to "chrony" in cluster.json and generate again' >&2
+      exit 1
+    fi
+    unit=ntpd
+    ;;
+  zypper)
+    if systemctl cat ntpd >/dev/null 2>&1; then
+      echo '  ntp is already installed'
+    else
+      echo 'error: ntp is not packaged for SUSE Linux Enterprise 15 or openSUSE Leap 15: chrony replaced it; set timeSync.service to "chrony" in cluster.json and generate again' >&2
+      exit 1
+    fi
+    unit=ntpd
+    ;;
+esac
+# Debian's packages start their service on install; RHEL's and SUSE's only enable it for the next boot.
+if ! systemctl is-active --quiet "$unit"; then
+  echo "  starting $unit"
+  sudo systemctl enable --now "$unit"
 fi
 date -R
 REMOTE

@@ -247,7 +247,7 @@ run_on_hosts() {
 # connection returns. The gap between the two readings is the connection's close, a few milliseconds.
 max_skew=1
 # shellcheck disable=SC2016 # the backquotes mark commands for the reader; nothing here is expanded
-skew_advice='On the node, `ntpq -p` lists the time servers it polls (a * marks the one it follows), and `systemctl status ntp` whether the service runs. No server reached: let UDP port 123 out to them (firewall, security group). Every node off by about the same: this machine'\''s clock is the one to fix.'
+skew_advice='On the node, `chronyc sources` lists the time servers it polls (^* marks the one it follows) and `chronyc tracking` how far off it is, and `systemctl status chrony` (chronyd on RHEL and SUSE) whether the service runs. No server reached: let UDP port 123 out to them (firewall, security group). Every node off by about the same: this machine'\''s clock is the one to fix.'
 clock_line() { # the line a remote script ends with, for check_clock to read
   # shellcheck disable=SC2016 # expanded by the remote shell
   printf '%s\n' 'printf "clock: %s\n" "$(date +%s.%N)"'

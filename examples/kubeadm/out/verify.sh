@@ -349,10 +349,31 @@ else
   check_health() { etcdctl_remote "${remote_tls[@]}" endpoint health --endpoints="$all_client_urls"; }
 fi
 
+# A member's readiness, as kubelet's readiness probe reads it: GET http://127.0.0.1:2381/readyz. The metrics listener
+# answers on each master's own loopback only, so the request is made on the master, one connection per member.
+# bash's /dev/tcp makes it (plain HTTP/1.0, the server closes when done): the master needs no curl or wget, and the
+# etcd image has neither. Prints the answer's status line, or "no answer: REASON".
+read_readiness() { # MEMBER
+  remote "$1" <<'REMOTE'
+if answer=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$3" "$1" >&3 && cat <&3' readiness 127.0.0.1 2381 /readyz 2>&1); then
+  status_line=${answer%%$'\n'*}
+  printf '%s\n' "${status_line%$'\r'}"
+else
+  printf 'no answer: %s\n' "$(printf '%s' "$answer" | tail -n 1)"
+fi
+REMOTE
+}
+
 if [[ $dry_run == yes ]]; then
   list_members
   step "${via_master:-local}" "etcdctl endpoint health, every member"
   check_health
+  if [[ $mode != local ]]; then
+    for name in "${selected[@]}"; do
+      step "$name" "GET http://127.0.0.1:2381/readyz on the master"
+      read_readiness "$name"
+    done
+  fi
   exit 0
 fi
 
@@ -426,6 +447,19 @@ if alarms=$(list_alarms 2>&1); then
 else
   printf '%s\n' "$alarms"
   problems+=("no member answered 'etcdctl alarm list'")
+fi
+
+# Every member's readiness, read on its own master (verify.sh --local reaches no master's loopback).
+if [[ $mode == local ]]; then
+  printf '\n[local] readiness (http://127.0.0.1:2381/readyz on each master) not read: that listener answers on the masters'\'' own loopback only; verify.sh without --local reads it\n'
+else
+  for name in "${selected[@]}"; do
+    step "$name" "GET http://127.0.0.1:2381/readyz on the master"
+    answer=$(read_readiness "$name" 2>&1) || answer="no answer: the connection to $name failed"
+    printf '%s\n' "$answer"
+    status_line=$(tail -n 1 <<<"$answer")
+    if [[ ! $status_line =~ ^HTTP/[0-9.]+\ 200\  ]]; then problems+=("not ready: $name: http://127.0.0.1:2381/readyz on the master answered '$status_line'"); fi
+  done
 fi
 
 if ((${#problems[@]})); then
