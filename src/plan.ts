@@ -233,6 +233,27 @@ export interface Plan {
     statusAndAlarms: boolean;
   };
   mermaid: { members: { id: string; label: string }[] };
+  /** How a change reaches a running cluster: one master at a time, each gated on health (distribute.sh, members.sh). */
+  rolling: RollingPlan;
+}
+
+/**
+ * The health gates of a change to a running cluster. A member counts as caught up when its raft index is within
+ * `maxRaftLag` entries of the leader's: a client writing every 50 ms moves the index by about 20 a second, and the
+ * two indexes are read one after the other, so an exact match would make a healthy member look behind.
+ */
+export interface RollingPlan {
+  maxRaftLag: string;
+  /** How long to wait for a member to restart, or to be healthy and caught up, before giving up (seconds). */
+  timeoutSeconds: string;
+  /** How often to ask, while waiting (seconds). */
+  pollSeconds: string;
+}
+
+export function rollingPlan(): RollingPlan {
+  // 120 s: kubelet notices a changed static pod within its file check period (20 s by default) and stops the old
+  // container within its grace period (30 s) before it starts the new one; etcd then replays its WAL.
+  return { maxRaftLag: '20', timeoutSeconds: '120', pollSeconds: '0.2' };
 }
 
 /** What the plan needs to know about where things are, besides the cluster itself. */
@@ -505,6 +526,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       ...viaPlan(verifyVia(etcd.profile, cluster.verify.via)),
       statusAndAlarms: etcd.profile === 'kubeadm',
     },
+    rolling: rollingPlan(),
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),
     },
