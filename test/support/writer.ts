@@ -44,7 +44,7 @@ export class Writer {
     this.timer = setInterval(() => this.writeOne(), 50);
   }
 
-  /** Ends the current phase (returning its numbers) and begins the next. */
+  /** Ends the current phase, returning its numbers (under the name it began with), and begins one called `name`. */
   phase(name: string): PhaseStats {
     const now = Date.now();
     const ended = { ...this.current, longestGapMs: Math.max(this.current.longestGapMs, now - this.current.lastAckAt) };
@@ -110,4 +110,24 @@ export function describe(stats: PhaseStats): string {
 
 export function successRate(stats: PhaseStats): number {
   return stats.attempts ? stats.acknowledged / stats.attempts : 1;
+}
+
+/** Writes `count` keys PREFIXnnnnnn = seed-nnnnnn through the JSON gateway, 20 at a time; returns them. */
+export async function seedKeys(url: string, tls: { ca: string; cert: string; key: string }, count: number, prefix = 'seed/'): Promise<Map<string, string>> {
+  const agent = new Agent({ ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key), keepAlive: true, maxSockets: 20 });
+  const keys = new Map<string, string>();
+  const put = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const key = `${prefix}${String(n).padStart(6, '0')}`;
+      const value = `seed-${n}`;
+      const req = request(`${url}/v3/kv/put`, { method: 'POST', agent, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? (keys.set(key, value), resolve()) : reject(new Error(`put ${key}: HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') }));
+    });
+  for (let n = 0; n < count; n += 20) await Promise.all(Array.from({ length: Math.min(20, count - n) }, (_, i) => put(n + i)));
+  agent.destroy();
+  return keys;
 }

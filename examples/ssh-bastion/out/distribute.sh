@@ -427,10 +427,14 @@ declare -A manifest=(
   [master2]=$(beside_script master2-etcd.manifest)
   [master3]=$(beside_script master3-etcd.manifest)
 )
+# The masters that join a running cluster: members.sh places their first manifest, after etcdctl member add.
+declare -A joining=(
+)
 for file in "$ca" "$cert" "$key" "${manifest[@]}"; do
   [[ -r $file ]] || fail "cannot read $file (tls in cluster.json, or out/): make the certificates first"
 done
 
+# ---- Placing files on a master: the remote script's pieces ----------------------------------------------------
 # payload FILE NAME: the lines of a remote script that recreate FILE as "$stage/NAME" on the other side. The bytes
 # travel inside the one connection, base64-encoded; the key is never written anywhere readable by others.
 payload() {
@@ -469,6 +473,24 @@ place() { # STAGED TARGET MODE [SWAP]: install as root:root with MODE, unless TA
 REMOTE
 }
 
+# etcd_pids, on the master: the pids of its etcd, on one line. etcd says nothing over the network that tells one run
+# from the next (and a restart can be quicker than etcdctl's dial timeout), so a restart or a stop is seen on the
+# master itself: the etcd processes whose data directory is /var/lib/etcd (ETCD_DATA_DIR in their environment, or
+# --data-dir), which only root may read.
+remote_etcd_pids() {
+  cat <<'REMOTE'
+etcd_pids() {
+  local pid pids=()
+  for pid in $(pgrep -x etcd || true); do
+    if sudo cat "/proc/$pid/environ" "/proc/$pid/cmdline" 2>/dev/null | tr '\0' '\n' | grep -qxF -e ETCD_DATA_DIR=/var/lib/etcd -e --data-dir=/var/lib/etcd; then
+      pids+=("$pid")
+    fi
+  done
+  printf '%s' "${pids[*]}"
+}
+REMOTE
+}
+
 # What the first pass says on a master whose running manifest differs: the rolling apply replaces it afterwards.
 LEFT_FOR_ROLLING='differs from the manifest in place: replaced after this pass, one master at a time'
 
@@ -491,7 +513,7 @@ distribute_to() { # MASTER
       payload "${manifest[$master]}" etcd.manifest
     fi
     remote_place
-    printf 'all_at_once=%s\nleft_for_rolling=%q\n' "$all_at_once" "$LEFT_FOR_ROLLING"
+    printf 'all_at_once=%s\nleft_for_rolling=%q\njoining=%s\n' "$all_at_once" "$LEFT_FOR_ROLLING" "${joining[$master]:-no}"
     # kubelet's manifest directory is checked before anything is installed: without it the manifest has nowhere
     # to go, and the certificates would be left in place for nothing. A manifest already in place that differs
     # is a running member's: it is left for the rolling apply (unless --all-at-once).
@@ -506,6 +528,8 @@ place "$stage"/kubernetes-key.pem /etc/etcd/kubernetes-key.pem 0600
 place "$stage"/ca.pem /etc/etcd/ca.pem 0644
 if [[ $all_at_once == no ]] && sudo test -f /etc/kubernetes/manifests/etcd.manifest && ! sudo cmp -s "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest; then
   printf '  %s: %s\n' /etc/kubernetes/manifests/etcd.manifest "$left_for_rolling"
+elif [[ $joining == yes ]] && ! sudo test -f /etc/kubernetes/manifests/etcd.manifest; then
+  printf '  %s: not placed: this master joins the running cluster, which out/members.sh --apply does (etcdctl member add first)\n' /etc/kubernetes/manifests/etcd.manifest
 else
   place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/kubernetes/.etcd.manifest.etcd-bootstrap
 fi
@@ -514,9 +538,7 @@ REMOTE
 }
 
 # replace_manifest MASTER: that master's manifest alone, in one connection that stays open until kubelet has
-# restarted etcd there. etcd says nothing over the network that tells one run from the next (and a restart can be
-# quicker than etcdctl's dial timeout), so the restart is seen on the master itself: the etcd processes whose data
-# directory is /var/lib/etcd (ETCD_DATA_DIR in their environment, or --data-dir), before and after.
+# restarted etcd there (seen on the master itself: etcd_pids, before and after).
 replace_manifest() {
   local master=$1
   {
@@ -524,16 +546,8 @@ replace_manifest() {
     payload "${manifest[$master]}" etcd.manifest
     remote_place
     printf 'timeout=%s\n' "$timeout"
+    remote_etcd_pids
     cat <<'REMOTE'
-etcd_pids() { # the pids of this master's etcd, on one line
-  local pid pids=()
-  for pid in $(pgrep -x etcd || true); do
-    if sudo cat "/proc/$pid/environ" "/proc/$pid/cmdline" 2>/dev/null | tr '\0' '\n' | grep -qxF -e ETCD_DATA_DIR=/var/lib/etcd -e --data-dir=/var/lib/etcd; then
-      pids+=("$pid")
-    fi
-  done
-  printf '%s' "${pids[*]}"
-}
 before=$(etcd_pids)
 place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/kubernetes/.etcd.manifest.etcd-bootstrap
 deadline=$((SECONDS + timeout))
