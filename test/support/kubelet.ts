@@ -294,18 +294,29 @@ export interface LiveWorldOptions {
   /** Third byte of the loopback addresses (127.0.X.N): suites running at the same time must differ. */
   subnet: number;
   edit?: (cluster: ClusterDoc) => void;
+  /** The directory holding the etcd and etcdctl to run (etcd 3.5); PATH's when absent. */
+  etcdBin?: string;
 }
 
 export async function makeLiveWorld(options: LiveWorldOptions): Promise<LiveWorld> {
   const names = Array.from({ length: options.machines }, (_, i) => `master${i + 1}`);
   const ip = (i: number) => `127.0.${options.subnet}.${i + 1}`;
-  const [clientPort = 0, peerPort = 0] = await freePorts(names.map((_, i) => ip(i)), 2);
+  // Each master's stand-in for 127.0.0.1 (the kubeadm profile listens there): not its ip, or the two listeners clash.
+  const loopback = (i: number) => `127.0.${options.subnet}.${i + 101}`;
+  const [clientPort = 0, peerPort = 0, metricsPort = 0] = await freePorts([...names.map((_, i) => ip(i)), ...names.map((_, i) => loopback(i))], 3);
   let cluster: ClusterDoc | undefined;
   const world = makeWorld({
     generate: false,
     edit: (doc) => {
       doc.masters = names.slice(0, options.initial).map((name, i) => ({ name, ip: ip(i), host: ip(i) }));
-      doc.etcd = { ...doc.etcd, clientPort, peerPort, clusterToken: `etcd-bootstrap-kubelet-${options.subnet}`, localListener: { enabled: false } };
+      doc.etcd = {
+        ...doc.etcd,
+        clientPort,
+        peerPort,
+        clusterToken: `etcd-bootstrap-kubelet-${options.subnet}`,
+        localListener: { enabled: false },
+        metricsListener: { address: '127.0.0.1', port: metricsPort },
+      };
       doc['verify'] = { via: 'local' };
       options.edit?.(doc);
       cluster = doc;
@@ -319,7 +330,7 @@ export async function makeLiveWorld(options: LiveWorldOptions): Promise<LiveWorl
   }
   // 127.0.0.1 too: a member's connection to a peer on another loopback address leaves from 127.0.0.1, and etcd checks
   // a peer's certificate against the address it connects from.
-  makeCertificates(world, { sans: [...names.map((_, i) => `IP:${ip(i)}`), 'IP:127.0.0.1'].join(',') });
+  makeCertificates(world, { sans: [...names.map((_, i) => `IP:${ip(i)}`), ...names.map((_, i) => `IP:${loopback(i)}`), 'IP:127.0.0.1'].join(',') });
   const generate = () => {
     writeFileSync(world.config, `${JSON.stringify(doc, null, 2)}\n`);
     const generated = world.generate();
@@ -332,9 +343,9 @@ export async function makeLiveWorld(options: LiveWorldOptions): Promise<LiveWorl
       name,
       root: join(world.dir, 'hosts', name, 'fs'),
       manifestDir: join(world.dir, 'hosts', name, 'fs', 'etc', 'kubernetes', 'manifests'),
-      loopback: ip(i),
+      loopback: loopback(i),
     })),
-    { remotePrefix, certDir: `${remotePrefix}etc/etcd` },
+    { remotePrefix, certDir: `${remotePrefix}etc/etcd`, ...(options.etcdBin ? { etcdBin: options.etcdBin } : {}) },
   );
   kubelet.start();
   const certs = { ca: join(world.project, 'ca.pem'), cert: join(world.project, 'kubernetes.pem'), key: join(world.project, 'kubernetes-key.pem') };
@@ -352,7 +363,7 @@ export async function makeLiveWorld(options: LiveWorldOptions): Promise<LiveWorl
       return run(launch.file, args, { env: launch.env, cwd: launch.cwd, timeoutMs: 240_000 });
     },
     etcdctl: (args, endpoints) =>
-      run('etcdctl', [`--endpoints=${endpoints ?? doc.masters.map((m) => clientUrl(m.name)).join(',')}`, `--cacert=${certs.ca}`, `--cert=${certs.cert}`, `--key=${certs.key}`, '--dial-timeout=2s', '--command-timeout=5s', ...args], {
+      run(options.etcdBin ? join(options.etcdBin, 'etcdctl') : 'etcdctl', [`--endpoints=${endpoints ?? doc.masters.map((m) => clientUrl(m.name)).join(',')}`, `--cacert=${certs.ca}`, `--cert=${certs.cert}`, `--key=${certs.key}`, '--dial-timeout=2s', '--command-timeout=5s', ...args], {
         env: baseEnv({ ETCDCTL_API: '3' }),
         timeoutMs: 20_000,
       }),

@@ -267,7 +267,7 @@ avoid=
 # Through the transport, on the first master that is not `avoid`.
 etcdctl_master() {
   local name
-  for name in master1 master2 master3; do
+  for name in "${names[@]}"; do
     if [[ $name != "$avoid" ]]; then
       printf '%s' "$name"
       return
