@@ -55,6 +55,22 @@ host: string
  * The address the ssh transport connects to: a DNS name or IP address. When absent: the master's host (a worker's name). The vagrant transport reaches every node by its name and ignores it.
  */
 address?: string
+/**
+ * Membership: this master joins a cluster that is already running, instead of being bootstrapped with it. List the other members the cluster has at the moment it is added, by name (etcd checks a joining member's initial cluster against the live one). Its manifest starts etcd with initial-cluster-state existing and these members plus itself as the initial cluster, so adding it changes no other master's manifest; out/members.sh adds it (etcdctl member add --learner, then member promote). Keep it after the join: the manifest must stay the same. Absent: a founding member, bootstrapped together with the other masters that have no joinedWith. A founding member whose data is lost is replaced by giving it joinedWith.
+ * 
+ * @minItems 1
+ */
+joinedWith?: [NodeName, ...(NodeName)[]]
+/**
+ * Membership: this master's member is replaced (its data is lost: a dead disk, a wiped data directory): out/members.sh --apply removes it, renames its data directory aside, and adds it again under the same name with an empty one. List the other members the cluster has at that moment, by name. Its manifest then starts etcd with initial-cluster-state existing and these members plus itself; the other masters' manifests do not change (a founding member stays one for them). Keep it afterwards: the manifest must stay the same.
+ * 
+ * @minItems 1
+ */
+rejoinedWith?: [NodeName, ...(NodeName)[]]
+/**
+ * Membership: true when this master leaves the cluster (out/members.sh --apply runs etcdctl member remove and moves its manifest out of the manifest directory) or has left it. It stays listed so that the other manifests, which name it in their initial cluster, keep their bytes; it gets no manifest.
+ */
+removed?: boolean
 }
 /**
  * One worker: a node that only gets time sync.

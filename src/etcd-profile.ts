@@ -74,6 +74,8 @@ export interface KubeadmMemberInput {
   listenPeerUrl: string;
   peerUrl: string;
   initialCluster: string;
+  /** new for a founding member, existing for one that joins a running cluster (src/plan.ts memberStart). */
+  initialClusterState: 'new' | 'existing';
   metricsUrl: string;
   cert: string;
   key: string;
@@ -111,7 +113,7 @@ export function kubeadmBaseFlags(member: KubeadmMemberInput, etcd: Pick<EtcdConf
     { name: 'listen-metrics-urls', value: member.metricsUrl },
     ...(rules.watchProgressNotifyInterval ? [rules.watchProgressNotifyInterval] : []),
     { name: 'initial-cluster', value: member.initialCluster },
-    { name: 'initial-cluster-state', value: 'new' },
+    { name: 'initial-cluster-state', value: member.initialClusterState },
     { name: 'initial-cluster-token', value: etcd.clusterToken },
   ];
 }
@@ -290,7 +292,7 @@ function viaOf(verify: unknown): VerifyVia | undefined {
 /** The names of the flags the kubeadm profile passes before extraArgs (the same for every member). */
 export function kubeadmFlagNames(rules: VersionRules): string[] {
   const blank: KubeadmMemberInput = {
-    name: '', listenClientUrls: '', clientUrl: '', listenPeerUrl: '', peerUrl: '', initialCluster: '', metricsUrl: '', cert: '', key: '', ca: '',
+    name: '', listenClientUrls: '', clientUrl: '', listenPeerUrl: '', peerUrl: '', initialCluster: '', initialClusterState: 'new', metricsUrl: '', cert: '', key: '', ca: '',
   };
   return kubeadmBaseFlags(blank, { dataDir: '', clusterToken: '' }, rules).map((f) => f.name);
 }

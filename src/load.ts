@@ -479,6 +479,23 @@ export function clusterRules(cluster: Cluster): Finding[] {
     else if (host !== undefined && ipVersion(host)) addressOnce(hosts, host, `${at}/host`, 'master host');
     else if (host !== undefined) firstAt(hosts, host.toLowerCase(), `${at}/host`, `duplicate master host ${host}`);
   });
+  // Membership (issue 12): a joining master names the other members by their names in masters; not every master leaves.
+  masters.forEach((master, i) => {
+    const own = text(master?.name);
+    for (const field of ['joinedWith', 'rejoinedWith'] as const) {
+      list<unknown>(master?.[field]).forEach((other, j) => {
+        if (typeof other !== 'string') return;
+        if (other === own) error(`/masters/${i}/${field}/${j}`, `names this master itself: list the other members the cluster has when ${own} joins (its own name is added to its initial cluster anyway)`);
+        else if (!names.has(other)) error(`/masters/${i}/${field}/${j}`, `names no master of cluster.json ("${other}"): list the members by their names in masters`);
+      });
+    }
+  });
+  if (masters.length > 0 && masters.every((m) => Array.isArray(m?.joinedWith))) {
+    error('/masters', 'gives every master joinedWith: a cluster is first bootstrapped by the masters without it (its founding members)');
+  }
+  if (masters.length > 0 && masters.every((m) => m?.removed === true)) {
+    error('/masters', 'marks every master removed: an etcd cluster keeps at least one member (to retire the cluster, stop its pods by hand)');
+  }
   // A member on a loopback address is reachable only from its own machine: fine when every member shares one
   // machine (a test cluster), never when some members are elsewhere.
   const ipTexts = masters.map((m) => text(m?.ip)).filter((ip): ip is string => ip !== undefined && ipVersion(ip) !== 0);

@@ -73,6 +73,8 @@ export interface Member {
   command: string[];
   /** The file in out/ that holds this member's manifest. */
   manifestFile: string;
+  /** Whether it joins a running cluster (joinedWith, rejoinedWith): out/members.sh starts it, not distribute.sh. */
+  joining: boolean;
 }
 
 export interface Node {
@@ -242,6 +244,11 @@ export interface Plan {
      * rename: kubelet reads every file in its manifest directory and must never see half a manifest.
      */
     swap: string;
+    /**
+     * Where members.sh moves the manifest of a member it removes (with a timestamp appended): beside the manifest
+     * directory, not in it, because kubelet runs every file in it.
+     */
+    aside: string;
   };
   transport: Cluster['transport'];
   /** The partial under templates/partials/ that defines the scripts' transport_run. */
@@ -280,6 +287,28 @@ export interface Plan {
   /** backup.sh, restore.sh and the backup timer (backupPlan). */
   backup: BackupPlan;
   mermaid: { members: { id: string; label: string }[] };
+  /** How a change reaches a running cluster: one master at a time, each gated on health (distribute.sh, members.sh). */
+  rolling: RollingPlan;
+  membership: MembershipPlan;
+}
+
+/**
+ * The health gates of a change to a running cluster. A member counts as caught up when its raft index is within
+ * `maxRaftLag` entries of the leader's: a client writing every 50 ms moves the index by about 20 a second, and the
+ * two indexes are read one after the other, so an exact match would make a healthy member look behind.
+ */
+export interface RollingPlan {
+  maxRaftLag: string;
+  /** How long to wait for a member to restart, or to be healthy and caught up, before giving up (seconds). */
+  timeoutSeconds: string;
+  /** How often to ask, while waiting (seconds). */
+  pollSeconds: string;
+}
+
+export function rollingPlan(): RollingPlan {
+  // 120 s: kubelet notices a changed static pod within its file check period (20 s by default) and stops the old
+  // container within its grace period (30 s) before it starts the new one; etcd then replays its WAL.
+  return { maxRaftLag: '20', timeoutSeconds: '120', pollSeconds: '0.2' };
 }
 
 /**
@@ -430,7 +459,8 @@ export function peerUrl(cluster: Cluster, master: Master): string {
   return url('https', master.host, cluster.etcd.peerPort);
 }
 
-function member(cluster: Cluster, master: Master, initial: string): Member {
+function member(cluster: Cluster, master: Master, start: MemberStart): Member {
+  const initial = start.initialCluster;
   const { etcd } = cluster;
   const certDir = etcd.certDir;
   const remote = (file: string) => posix.join(certDir, posix.basename(file));
@@ -462,7 +492,7 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
     { name: 'ETCD_LISTEN_CLIENT_URLS', value: listenClientUrls },
     { name: 'ETCD_INITIAL_CLUSTER_TOKEN', value: etcd.clusterToken },
     { name: 'ETCD_INITIAL_CLUSTER', value: initial },
-    { name: 'ETCD_INITIAL_CLUSTER_STATE', value: 'new' },
+    { name: 'ETCD_INITIAL_CLUSTER_STATE', value: start.state },
     { name: 'ETCD_DATA_DIR', value: etcd.dataDir },
   ];
   const version = etcdVersion(etcd);
@@ -480,6 +510,7 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
               listenPeerUrl,
               peerUrl: ownPeerUrl,
               initialCluster: initial,
+              initialClusterState: start.state,
               metricsUrl: metricsUrl(cluster),
               cert: remote(cluster.tls.cert),
               key: remote(cluster.tls.key),
@@ -507,6 +538,7 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
     env: kubeadm ? kubeadmEnv(etcd) : tutorialEnv(tutorial, etcd),
     command,
     manifestFile: `${master.name}-etcd.manifest`,
+    joining: start.state === 'existing',
   };
 }
 
@@ -598,10 +630,68 @@ export function commentText(text: string): string {
   return commentSafe(text);
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Membership as code (issue 12). cluster.json's masters are the cluster's history as well as its members: the
+// founding members (no joinedWith) bootstrap together, each with all the founding members as its initial cluster;
+// a master with joinedWith joined a running cluster later; one with rejoinedWith was replaced; one marked removed
+// has left. A manifest depends only on its own master's entry and on the founding set, which never changes, so
+// adding, removing or replacing a member changes no other master's manifest, and no other member restarts.
+
+/** What a member's manifest starts etcd with: the initial cluster it bootstraps or joins, and which of the two. */
+export interface MemberStart {
+  initialCluster: string;
+  state: 'new' | 'existing';
+}
+
+/** The founding members: the masters without joinedWith, removed or replaced ones included (their names stay in the string). */
+export function foundingMembers(masters: readonly Master[]): Master[] {
+  return masters.filter((m) => !m.joinedWith);
+}
+
+/**
+ * A founding member bootstraps with every founding member (ETCD_INITIAL_CLUSTER_STATE new). A master that joins, or
+ * rejoins after its data was lost, starts with the members the cluster has at that moment plus itself (existing):
+ * etcd compares a joining member's initial cluster with the live member list and refuses any difference.
+ */
+export function memberStart(cluster: Cluster, master: Master): MemberStart {
+  const peers = (list: readonly Master[]) => initialCluster(list.map((m) => ({ name: m.name, peerUrl: peerUrl(cluster, m) })));
+  const joinsWith = master.rejoinedWith ?? master.joinedWith;
+  if (!joinsWith) return { initialCluster: peers(foundingMembers(cluster.masters)), state: 'new' };
+  const others = joinsWith.flatMap((name) => cluster.masters.filter((m) => m.name === name));
+  return { initialCluster: peers([...others, master]), state: 'existing' };
+}
+
+/** What members.sh compares with the live member list: every master cluster.json knows, index for index. */
+export interface MembershipPlan {
+  names: string[];
+  peerUrls: string[];
+  clientUrls: string[];
+  /** founding | joins | rejoins | removed: what cluster.json says of each. */
+  roles: string[];
+  /** The members each joining (or rejoining) master names, space-separated; "" for the others. */
+  joinsWith: string[];
+  /** Whether this etcd has learners (`member add --learner`, `member promote`): 3.4 and later. */
+  learners: boolean;
+}
+
+export function membershipPlan(cluster: Cluster, learners: boolean): MembershipPlan {
+  const masters = cluster.masters;
+  return {
+    names: masters.map((m) => m.name),
+    peerUrls: masters.map((m) => peerUrl(cluster, m)),
+    clientUrls: masters.map((m) => url('https', m.host, cluster.etcd.clientPort)),
+    roles: masters.map((m) => (m.removed ? 'removed' : m.rejoinedWith ? 'rejoins' : m.joinedWith ? 'joins' : 'founding')),
+    joinsWith: masters.map((m) => (m.rejoinedWith ?? m.joinedWith ?? []).join(' ')),
+    learners,
+  };
+}
+
 export function plan(cluster: Cluster, context: PlanContext): Plan {
   const { etcd, tls } = cluster;
-  const initial = initialCluster(cluster.masters.map((m) => ({ name: m.name, peerUrl: peerUrl(cluster, m) })));
-  const members = cluster.masters.map((m) => member(cluster, m, initial));
+  const initial = memberStart(cluster, foundingMembers(cluster.masters)[0] ?? cluster.masters[0]).initialCluster;
+  // A removed master gets no manifest and is no member: every script works on the others.
+  const current = cluster.masters.filter((m) => !m.removed);
+  const members = current.map((m) => member(cluster, m, memberStart(cluster, m)));
   const local = localClientUrl(cluster);
   const fromOut = (file: string) => (posix.isAbsolute(file) ? file : posix.normalize(posix.join(context.configDirFromOut, file)));
   const tlsFile = (file: string, mode: string): TlsFile => ({
@@ -612,7 +702,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
   });
   // The kubeadm profile also serves clients on the loopback address over TLS (kube-apiserver's usual endpoint), so the
   // certificate must cover it, as kubeadm's server certificate does.
-  const loopbacks = etcd.profile === 'kubeadm' ? cluster.masters.map(loopbackFor) : [];
+  const loopbacks = etcd.profile === 'kubeadm' ? current.map(loopbackFor) : [];
   const sans = [...new Set([...members.flatMap((m) => [m.host, m.ip]), ...loopbacks])];
   const manifestName = 'etcd.manifest';
   const version = etcdVersion(etcd);
@@ -620,7 +710,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
   const ssh = cluster.transport.kind === 'ssh' ? cluster.transport : undefined;
   const hostPorts = [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String);
   const nodes = [
-    ...cluster.masters.map((m): Node => ({ name: m.name, role: 'master', address: ssh ? (m.address ?? m.host) : m.name })),
+    ...current.map((m): Node => ({ name: m.name, role: 'master', address: ssh ? (m.address ?? m.host) : m.name })),
     ...cluster.workers.map((w): Node => ({ name: w.name, role: 'worker', address: ssh ? (w.address ?? w.name) : w.name })),
   ];
   return {
@@ -666,6 +756,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       remote: posix.join(etcd.manifestDir, manifestName),
       mode: '0644',
       swap: posix.join(posix.dirname(etcd.manifestDir), `.${manifestName}.etcd-bootstrap`),
+      aside: posix.join(posix.dirname(etcd.manifestDir), `${manifestName}.removed`),
     },
     transport: cluster.transport,
     transportPartial: `transport/${cluster.transport.kind}`,
@@ -696,6 +787,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     },
     etcdctlOnMaster: etcdctlOnMaster(cluster),
     backup: backupPlan(cluster, context),
+    rolling: rollingPlan(),
+    membership: membershipPlan(cluster, Boolean(rules && rules.learners)),
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),
     },

@@ -79,7 +79,7 @@ for (const example of examples()) {
     assert.equal(warnings, [], `expected no warnings for ${example.name}; got:\n${warnings.join('\n')}`);
   });
 
-  test(`${example.name}: out/ holds README.md, ntp.sh, preflight.sh, distribute.sh, verify.sh, backup.sh, restore.sh, the backup timer and its service, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
+  test(`${example.name}: out/ holds README.md, ntp.sh, preflight.sh, distribute.sh, members.sh, verify.sh, backup.sh, restore.sh, the backup timer and its service, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
     const cluster = JSON.parse(read(example.config)) as ExampleCluster;
     const expected = [
       '.etcd-bootstrap.json',
@@ -89,6 +89,7 @@ for (const example of examples()) {
       'etcd-backup.service',
       'etcd-backup.timer',
       ...cluster.masters.map((m) => `${m.name}-etcd.manifest`),
+      'members.sh',
       'ntp.sh',
       'preflight.sh',
       'restore.sh',

@@ -15,10 +15,13 @@ test('out/README.md makes no blanket "safe to run again" promise: it says a seco
   assert.ok(flat.includes('**Safe: a second run of the same `out/`.** It changes nothing that is already right'), `what is safe:\n${readme}`);
 });
 
-test('out/README.md says what is not safe yet: a changed manifest reaches every master at once, and an added master is not joined', () => {
-  assert.ok(flat.includes('distribute.sh puts them on every master at once, and kubelet restarts every etcd member together'), `a changed manifest:\n${readme}`);
-  assert.ok(flat.includes('`out/distribute.sh --only MASTER`, then `out/verify.sh` before the next'), `the way around it, one master at a time:\n${readme}`);
-  assert.ok(flat.includes('distributing it does not join it to the running cluster, which first needs `etcdctl member add`'), `an added master:\n${readme}`);
+test('out/README.md names the one command for every change after day one, how it tells bootstrap from change, and what it does when it cannot tell', () => {
+  assert.ok(flat.includes('then run **`out/distribute.sh`** again: it is the one command that applies a change to a running cluster'), `the command:\n${readme}`);
+  assert.ok(flat.includes('**No etcd manifest on the master yet**: the manifest is placed at once.'), `first bootstrap:\n${readme}`);
+  assert.ok(flat.includes('**The same manifest already in place**: the master is not touched at all'), `unchanged:\n${readme}`);
+  assert.ok(flat.includes('a master whose member leads goes last, after `etcdctl move-leader`'), `leader last:\n${readme}`);
+  assert.ok(flat.includes('**When it cannot tell**') && flat.includes('`distribute.sh --all-at-once`'), `cannot tell:\n${readme}`);
+  assert.not.ok(flat.includes('distribute.sh puts them on every master at once'), `the old warning is gone:\n${readme}`);
 });
 
 test('out/README.md says which scripts take -j, and its bounds', () => {

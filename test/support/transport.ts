@@ -749,19 +749,24 @@ export interface RunOptions {
   path?: string;
 }
 
+/** How runScript starts out/SCRIPT: the file, the working directory and the environment (for an asynchronous run too). */
+export function scriptLaunch(world: World, script: string, env: Record<string, string> = {}, how: RunOptions = {}): { file: string; cwd: string; env: NodeJS.ProcessEnv } {
+  const { DEBIAN_FRONTEND: _dropped, ...inherited } = process.env;
+  return {
+    file: how.invoked ?? join(world.out, script),
+    cwd: how.cwd ?? join(world.dir, 'elsewhere'),
+    env: { ...inherited, ...env, PATH: how.path ?? `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
+  };
+}
+
 /**
  * Runs out/SCRIPT with ARGS from a directory that is neither out/ nor the project, with the stand-in vagrant and
  * ssh first on PATH (unless `how` says otherwise).
  */
 export function runScript(world: World, script: string, env: Record<string, string> = {}, args: string[] = [], how: RunOptions = {}): Run {
-  const { DEBIAN_FRONTEND: _dropped, ...inherited } = process.env;
   const started = process.hrtime.bigint();
-  const result = spawnSync(how.invoked ?? join(world.out, script), args, {
-    cwd: how.cwd ?? join(world.dir, 'elsewhere'),
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...inherited, ...env, PATH: how.path ?? `${join(world.dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, STANDIN_DIR: world.dir },
-  });
+  const { file, cwd, env: scriptEnv } = scriptLaunch(world, script, env, how);
+  const result = spawnSync(file, args, { cwd, encoding: 'utf8', timeout: 60_000, env: scriptEnv });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.error) throw result.error;
   const shown = `${script} ${args.join(' ')}: exit status ${result.status}\n--- stdout ---\n${result.stdout}--- stderr ---\n${result.stderr}`;

@@ -6,6 +6,13 @@
 # connection per master and on several masters at once: the certificates into /etc/kubernetes/pki/etcd (the key with mode
 # 0600, owned by root) and the manifest into /etc/kubernetes/manifests, where kubelet starts the etcd static pod.
 # A file that is already in place is left alone, so a second run changes nothing.
+#
+# First bootstrap or change: a master with no etcd manifest yet gets its manifest at once (the first bootstrap: etcd
+# needs a quorum of members up to form, so they all start together). A master whose manifest in place differs from
+# the new one is a running member: its manifest is not replaced in that first pass but afterwards, one master at a
+# time (the rolling apply): every member healthy before, the member healthy and caught up after, the leader last
+# after handing leadership to a follower. When no member answers then, it cannot tell a cluster that is down from one
+# it cannot reach, and stops; --all-at-once replaces every manifest together (a cluster that is down anyway).
 set -Eeuo pipefail
 # The caller's shell environment must not change what the script does: CDPATH makes `cd` print the directory it
 # chose (and maybe choose another), GLOBIGNORE changes what a glob matches, and SHELLOPTS or BASHOPTS, exported,
@@ -239,13 +246,149 @@ run_on_hosts() {
   fi
 }
 
+# The certificate files on this machine (tls in cluster.json, relative to it).
+ca=$(beside_script ../pki/etcd/ca.crt)
+cert=$(beside_script ../pki/etcd/server.crt)
+key=$(beside_script ../pki/etcd/server.key)
+# ---- etcdctl, the way verify.via in cluster.json says (crictl), and what the health gates read from it ----
+# etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
+# and prints what it prints. `avoid` names a master not to run it on (the one being changed).
+avoid=
+# Through the transport, on the first master that is not `avoid`.
+etcdctl_master() {
+  local name
+  for name in "${names[@]}"; do
+    if [[ $name != "$avoid" ]]; then
+      printf '%s' "$name"
+      return
+    fi
+  done
+  printf '%s' "$avoid"
+}
+etcdctl_run() {
+  local command
+  # In the running etcd container, with crictl exec: Kubernetes nodes have had no Docker since 1.24.
+  command=$(command_line etcdctl --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key --dial-timeout=2s --command-timeout=5s "$@")
+  remote "$(etcdctl_master)" <<REMOTE
+ids=\$(sudo crictl ps --name '^etcd\$' --state running --quiet)
+id=\${ids%%\$'\n'*}
+if [[ -z \$id ]]; then echo 'crictl ps: no running etcd container' >&2; exit 1; fi
+sudo crictl exec "\$id" $command
+REMOTE
+}
+
+# What cluster.json says, member by member, index for index.
+names=(master1 master2 master3)
+client_urls=(https://master1.node.local.consul:2379 https://master2.node.local.consul:2379 https://master3.node.local.consul:2379)
+all_client_urls=https://master1.node.local.consul:2379,https://master2.node.local.consul:2379,https://master3.node.local.consul:2379
+name_of_client() { # URL: the master cluster.json gives this client URL, or the URL itself
+  local i
+  for i in "${!client_urls[@]}"; do
+    if [[ ${client_urls[i]} == "$1" ]]; then
+      printf '%s' "${names[i]}"
+      return
+    fi
+  done
+  printf '%s' "$1"
+}
+client_of() { # MASTER: its client URL
+  local i
+  for i in "${!names[@]}"; do
+    if [[ ${names[i]} == "$1" ]]; then printf '%s' "${client_urls[i]}"; fi
+  done
+}
+
+# live_members: `member list` of the running cluster, one member a line: HEX_ID STATUS NAME PEER_URL CLIENT_URL LEARNER
+# (the simple format's fields, the first URL of each; a member added but not started has no name and no client URL:
+# "-" stands for them). Fails when no member answers.
+live_members() {
+  local listed
+  listed=$(etcdctl_run member list --endpoints="$all_client_urls" 2>/dev/null) || return 1
+  awk -F', ' 'NF >= 5 {
+    name = $3 == "" ? "-" : $3; client = $5 == "" ? "-" : $5; learner = NF >= 6 ? $6 : "false"
+    split($4, peer, ","); split(client, clients, ",")
+    print $1, $2, name, peer[1], clients[1], learner
+  }' <<<"$listed"
+}
+
+# endpoint_status URL…: `endpoint status -w json` of these endpoints, one answering member a line:
+# URL MEMBER_ID LEADER_ID RAFT_INDEX (the IDs in decimal, as the JSON has them). A member that does not answer has
+# no line.
+endpoint_status() {
+  local urls json
+  urls=$(IFS=,; printf '%s' "$*")
+  json=$(etcdctl_run endpoint status -w json --endpoints="$urls" 2>/dev/null) || true
+  printf '%s\n' "${json//'{"Endpoint":'/$'\n''{"Endpoint":'}" | awk '
+    match($0, /"Endpoint":"[^"]*"/) { url = substr($0, RSTART + 12, RLENGTH - 13) } !RSTART { next }
+    match($0, /"member_id":[0-9]+/) { id = substr($0, RSTART + 12, RLENGTH - 12) }
+    match($0, /"leader":[0-9]+/) { leader = substr($0, RSTART + 9, RLENGTH - 9) }
+    match($0, /"raftIndex":[0-9]+/) { index_ = substr($0, RSTART + 12, RLENGTH - 12) }
+    { print url, id, leader, index_ }'
+}
+
+# healthy URL: whether the member at URL answers `endpoint health` (a quorum read through it).
+healthy() {
+  etcdctl_run endpoint health --endpoints="$1" >/dev/null 2>&1
+}
+
+# unhealthy_members: every live member that is not started and healthy, as "NAME (URL): why", one a line.
+unhealthy_members() {
+  local id status name peer client learner
+  while read -r id status name peer client learner; do
+    if [[ $status != started ]]; then
+      printf '%s (%s): added but not started\n' "$name" "$peer"
+    elif [[ $learner == true ]]; then
+      printf '%s (%s): a learner, not yet promoted (a member add is unfinished: out/members.sh --apply)\n' "$name" "$peer"
+    elif ! healthy "$client"; then
+      printf '%s (%s): does not answer a health check\n' "$name" "$client"
+    fi
+  done <<<"$1"
+  : "$id"
+}
+
+# wait_caught_up NAME URL: until the member at URL is healthy and its raft index within 20 of the
+# leader's, or the timeout: then fails, saying how far it got.
+wait_caught_up() {
+  local name=$1 url=$2 deadline=$((SECONDS + timeout)) last='it never answered' line mine leader_index u id leader index
+  while ((SECONDS < deadline)); do
+    if healthy "$url"; then
+      mine='' leader_index=''
+      line=$(endpoint_status "${live_client_urls[@]}")
+      while read -r u id leader index; do
+        if [[ $u == "$url" ]]; then mine=$index; fi
+        if [[ -n $id && $id == "$leader" ]]; then leader_index=$index; fi
+      done <<<"$line"
+      if [[ -n $mine && -n $leader_index ]]; then
+        if ((leader_index - mine <= 20)); then
+          printf '  %s: healthy, raft index %s, the leader'\''s %s\n' "$name" "$mine" "$leader_index"
+          return 0
+        fi
+        last="healthy, but its raft index $mine is $((leader_index - mine)) behind the leader's $leader_index"
+      else
+        last='healthy, but no leader was found'
+      fi
+    else
+      last='it does not answer a health check'
+    fi
+    sleep 0.2
+  done
+  fail "$name did not become healthy and caught up within ${timeout}s ($last). Look at its etcd log on $name (kubelet's pod log), fix the cause, and run again: the masters not yet changed are left as they were"
+}
+
+all_at_once=no
+timeout=120
 usage() {
   cat <<'USAGE'
-Usage: distribute.sh [--dry-run] [--only HOST[,HOST…]] [-j N]
+Usage: distribute.sh [--dry-run] [--only HOST[,HOST…]] [-j N] [--all-at-once] [--timeout SECONDS]
 
-Copies the CA, certificate, key and etcd manifest to every master and moves them into place as root.
+Copies the CA, certificate, key and etcd manifest to every master and moves them into place as root. A master
+without an etcd manifest gets it at once (first bootstrap); a changed manifest replaces a running member's one
+master at a time, each gated on the cluster's health, the leader last.
 
   -j, --jobs N          work on at most N hosts at a time, 1 to 64 (default: 8)
+  --all-at-once         replace changed manifests on every master at once, without health gates (only for a
+                        cluster that is down: every member restarts together)
+  --timeout SECONDS     how long to wait for a member to restart, and to be healthy and caught up (default: 120)
   -n, --dry-run         print every remote command and copy; run and change nothing
   --only HOST[,HOST…]   only these hosts
   -h, --help            this text
@@ -261,25 +404,28 @@ while (($#)); do
     -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
     -j?*) jobs=${1#-j} ;;
     --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
+    --all-at-once) all_at_once=yes ;;
+    --timeout) require_value "$1" "${2:-}"; timeout=$2; shift ;;
     *) usage_error "unknown argument $1" ;;
   esac
   shift
 done
 select_hosts master1 master2 master3
+[[ $timeout =~ ^[1-9][0-9]{0,4}$ ]] || usage_error "--timeout takes a whole number of seconds, 1 to 99999, not '$timeout'"
 
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../pki/etcd/ca.crt)
-cert=$(beside_script ../pki/etcd/server.crt)
-key=$(beside_script ../pki/etcd/server.key)
 declare -A manifest=(
   [master1]=$(beside_script master1-etcd.manifest)
   [master2]=$(beside_script master2-etcd.manifest)
   [master3]=$(beside_script master3-etcd.manifest)
 )
+# The masters that join a running cluster: members.sh places their first manifest, after etcdctl member add.
+declare -A joining=(
+)
 for file in "$ca" "$cert" "$key" "${manifest[@]}"; do
   [[ -r $file ]] || fail "cannot read $file (tls in cluster.json, or out/): make the certificates first"
 done
 
+# ---- Placing files on a master: the remote script's pieces ----------------------------------------------------
 # payload FILE NAME: the lines of a remote script that recreate FILE as "$stage/NAME" on the other side. The bytes
 # travel inside the one connection, base64-encoded; the key is never written anywhere readable by others.
 payload() {
@@ -289,31 +435,19 @@ payload() {
   printf 'END_OF_PAYLOAD\n'
 }
 
-distribute_to() { # MASTER
-  local master=$1
-  step "$master" "copy server.crt, server.key, ca.crt and ${manifest[$master]##*/}, move them into place"
-  if [[ $dry_run == yes ]]; then
-    printf '[%s] would copy %s to %s (mode %s)\n' \
-      "$master" "$cert" /etc/kubernetes/pki/etcd/server.crt 0644 \
-      "$master" "$key" /etc/kubernetes/pki/etcd/server.key 0600 \
-      "$master" "$ca" /etc/kubernetes/pki/etcd/ca.crt 0644 \
-      "$master" "${manifest[$master]}" /etc/kubernetes/manifests/etcd.manifest 0644
-  fi
-  {
-    # mktemp -d makes a directory only its owner can enter: the key is never readable by others on its way.
-    cat <<'REMOTE'
+# The remote script's first lines: a stage only its owner can enter (mktemp -d), so the key is never readable by
+# others on its way, removed when the script ends.
+remote_stage() {
+  cat <<'REMOTE'
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 REMOTE
-    if [[ $dry_run == no ]]; then
-      payload "$cert" server.crt
-      payload "$key" server.key
-      payload "$ca" ca.crt
-      payload "${manifest[$master]}" etcd.manifest
-    fi
-    # The manifest goes beside the manifest directory first, then into it with one rename: kubelet reads every
-    # file in that directory and must never see half a manifest, nor a temporary file.
-    cat <<'REMOTE'
+}
+# place STAGED TARGET MODE [SWAP], on the master. The manifest goes beside the manifest directory first, then into
+# it with one rename: kubelet reads every file in that directory and must never see half a manifest, nor a
+# temporary file.
+remote_place() {
+  cat <<'REMOTE'
 place() { # STAGED TARGET MODE [SWAP]: install as root:root with MODE, unless TARGET already is exactly that
   if sudo test -f "$2" && sudo cmp -s "$1" "$2" && [[ $(sudo stat -c %a:%U:%G "$2") == "${3#0}:root:root" ]]; then
     printf '  %s: already in place\n' "$2"
@@ -328,8 +462,52 @@ place() { # STAGED TARGET MODE [SWAP]: install as root:root with MODE, unless TA
   printf '  %s: written, mode %s\n' "$2" "$3"
 }
 REMOTE
+}
+
+# etcd_pids, on the master: the pids of its etcd, on one line. etcd says nothing over the network that tells one run
+# from the next (and a restart can be quicker than etcdctl's dial timeout), so a restart or a stop is seen on the
+# master itself: the etcd processes whose data directory is /var/lib/etcd (ETCD_DATA_DIR in their environment, or
+# --data-dir), which only root may read.
+remote_etcd_pids() {
+  cat <<'REMOTE'
+etcd_pids() {
+  local pid pids=()
+  for pid in $(pgrep -x etcd || true); do
+    if sudo cat "/proc/$pid/environ" "/proc/$pid/cmdline" 2>/dev/null | tr '\0' '\n' | grep -qxF -e ETCD_DATA_DIR=/var/lib/etcd -e --data-dir=/var/lib/etcd; then
+      pids+=("$pid")
+    fi
+  done
+  printf '%s' "${pids[*]}"
+}
+REMOTE
+}
+
+# What the first pass says on a master whose running manifest differs: the rolling apply replaces it afterwards.
+LEFT_FOR_ROLLING='differs from the manifest in place: replaced after this pass, one master at a time'
+
+distribute_to() { # MASTER
+  local master=$1
+  step "$master" "copy server.crt, server.key, ca.crt and ${manifest[$master]##*/}, move them into place"
+  if [[ $dry_run == yes ]]; then
+    printf '[%s] would copy %s to %s (mode %s)\n' \
+      "$master" "$cert" /etc/kubernetes/pki/etcd/server.crt 0644 \
+      "$master" "$key" /etc/kubernetes/pki/etcd/server.key 0600 \
+      "$master" "$ca" /etc/kubernetes/pki/etcd/ca.crt 0644 \
+      "$master" "${manifest[$master]}" /etc/kubernetes/manifests/etcd.manifest 0644
+  fi
+  {
+    remote_stage
+    if [[ $dry_run == no ]]; then
+      payload "$cert" server.crt
+      payload "$key" server.key
+      payload "$ca" ca.crt
+      payload "${manifest[$master]}" etcd.manifest
+    fi
+    remote_place
+    printf 'all_at_once=%s\nleft_for_rolling=%q\njoining=%s\n' "$all_at_once" "$LEFT_FOR_ROLLING" "${joining[$master]:-no}"
     # kubelet's manifest directory is checked before anything is installed: without it the manifest has nowhere
-    # to go, and the certificates would be left in place for nothing.
+    # to go, and the certificates would be left in place for nothing. A manifest already in place that differs
+    # is a running member's: it is left for the rolling apply (unless --all-at-once).
     cat <<'REMOTE'
 if ! sudo test -d /etc/kubernetes/manifests; then
   printf '%s does not exist on this master: it is where kubelet looks for static pods (staticPodPath in its configuration, or --pod-manifest-path). Install and configure kubelet first, or set etcd.manifestDir in cluster.json to the staticPodPath kubelet uses.\n' /etc/kubernetes/manifests >&2
@@ -339,9 +517,131 @@ sudo mkdir -p /etc/kubernetes/pki/etcd
 place "$stage"/server.crt /etc/kubernetes/pki/etcd/server.crt 0644
 place "$stage"/server.key /etc/kubernetes/pki/etcd/server.key 0600
 place "$stage"/ca.crt /etc/kubernetes/pki/etcd/ca.crt 0644
+if [[ $all_at_once == no ]] && sudo test -f /etc/kubernetes/manifests/etcd.manifest && ! sudo cmp -s "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest; then
+  printf '  %s: %s\n' /etc/kubernetes/manifests/etcd.manifest "$left_for_rolling"
+elif [[ $joining == yes ]] && ! sudo test -f /etc/kubernetes/manifests/etcd.manifest; then
+  printf '  %s: not placed: this master joins the running cluster, which out/members.sh --apply does (etcdctl member add first)\n' /etc/kubernetes/manifests/etcd.manifest
+else
+  place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/kubernetes/.etcd.manifest.etcd-bootstrap
+fi
+REMOTE
+  } | remote "$master" | tee "$said/$master"
+}
+
+# replace_manifest MASTER: that master's manifest alone, in one connection that stays open until kubelet has
+# restarted etcd there (seen on the master itself: etcd_pids, before and after).
+replace_manifest() {
+  local master=$1
+  {
+    remote_stage
+    payload "${manifest[$master]}" etcd.manifest
+    remote_place
+    printf 'timeout=%s\n' "$timeout"
+    remote_etcd_pids
+    cat <<'REMOTE'
+before=$(etcd_pids)
 place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/kubernetes/.etcd.manifest.etcd-bootstrap
+deadline=$((SECONDS + timeout))
+while ((SECONDS < deadline)); do
+  now=$(etcd_pids)
+  restarted=yes
+  for pid in $before; do
+    if [[ " $now " == *" $pid "* ]]; then restarted=no; fi
+  done
+  if [[ $restarted == yes && -n $now ]]; then
+    printf '  etcd restarted by kubelet: pid %s, before %s\n' "$now" "${before:-none}"
+    exit 0
+  fi
+  sleep 0.2
+done
+printf 'kubelet did not restart etcd within %ss of its new manifest (etcd pid before: %s, now: %s): is kubelet running, with %s as its staticPodPath?\n' "$timeout" "${before:-none}" "${now:-none}" /etc/kubernetes/manifests >&2
+exit 1
 REMOTE
   } | remote "$master"
 }
 
+# leader_url URL…: the client URL of the member that leads, as the members at these URLs see it.
+leader_url() {
+  local u id leader index
+  while read -r u id leader index; do
+    if [[ -n $id && $id == "$leader" ]]; then
+      printf '%s' "$u"
+      return
+    fi
+  done < <(endpoint_status "$@")
+  : "$index"
+}
+
+# roll MASTER: replace one running member's manifest, between two health gates.
+live_client_urls=()
+roll() {
+  local master=$1 url members bad leader target_id target_name id status name peer client learner
+  url=$(client_of "$master")
+  avoid=$master
+  step "$master" "etcdctl endpoint health, every member, before changing $master"
+  members=$(live_members) || fail "no etcd member answers at $all_client_urls any more: $master and the masters after it are left as they were"
+  live_client_urls=()
+  while read -r id status name peer client learner; do
+    if [[ $client != - ]]; then live_client_urls+=("$client"); fi
+  done <<<"$members"
+  bad=$(unhealthy_members "$members")
+  if [[ -n $bad ]]; then
+    fail "not every member is healthy, so $master is left as it was: ${bad//$'\n'/; }. Bring that member back (its etcd log on its master), check with verify.sh, and run distribute.sh again"
+  fi
+  leader=$(leader_url "${live_client_urls[@]}")
+  if [[ $leader == "$url" ]]; then
+    target_id='' target_name=''
+    while read -r id status name peer client learner; do
+      if [[ -z $target_id && $client != "$url" && $status == started && $learner != true ]]; then
+        target_id=$id target_name=$name
+      fi
+    done <<<"$members"
+    [[ -n $target_id ]] || fail "$master leads and no other member can take over: a cluster of one member cannot be changed without an outage (run distribute.sh --all-at-once)"
+    step "$master" "etcdctl move-leader $target_id: leadership to $target_name, so that $master is replaced as a follower"
+    etcdctl_run move-leader "$target_id" --endpoints="$(IFS=,; printf '%s' "${live_client_urls[*]}")"
+  fi
+  step "$master" "replace its manifest (/etc/kubernetes/manifests/etcd.manifest) and wait until kubelet restarts etcd"
+  replace_manifest "$master"
+  step "$master" "wait until $master is healthy and its raft index within 20 of the leader's"
+  wait_caught_up "$master" "$url"
+}
+
+if [[ $dry_run == no ]]; then
+  said=$(mktemp -d 2>/dev/null) || fail "cannot make a temporary directory in ${TMPDIR:-/tmp} (TMPDIR): the script keeps each host's output there while it runs; point TMPDIR at a writable directory, or unset it"
+  trap 'rm -rf "$said"' EXIT
+else
+  said=/dev/null/
+  tee() { cat; }
+fi
 run_on_hosts distribute_to "${selected[@]}"
+
+if [[ $dry_run == yes ]]; then
+  if [[ $all_at_once == no ]]; then
+    printf '\nwould then replace, one master at a time, each manifest that differs from the one in place (none on a first bootstrap):\n'
+    printf '  every member healthy first (etcdctl member list, endpoint health), leadership moved away from the leader (etcdctl move-leader), the leader last;\n'
+    printf '  the manifest placed, then wait (at most %ss each) until kubelet has restarted etcd, and it is healthy with its raft index within %s of the leader'\''s\n' "$timeout" 20
+  fi
+  exit 0
+fi
+
+changed=()
+for master in "${selected[@]}"; do
+  if grep -qF -- "$LEFT_FOR_ROLLING" "$said/$master"; then changed+=("$master"); fi
+done
+if ((${#changed[@]} == 0)); then exit 0; fi
+
+step local "rolling apply: the running members whose manifest changed, one at a time: ${changed[*]}"
+avoid=
+leader=$(leader_url "${client_urls[@]}")
+if [[ -z $leader ]]; then
+  fail "no etcd member answers at $all_client_urls, yet ${changed[*]} already run an etcd manifest that differs from the new one: distribute.sh cannot tell a cluster that is down from one it cannot reach from here. Check the way to etcdctl (verify.via in cluster.json: crictl), the certificates and the network, and run again; only if the cluster is down and may restart all at once: distribute.sh --all-at-once"
+fi
+ordered=()
+for master in "${changed[@]}"; do
+  if [[ $(client_of "$master") != "$leader" ]]; then ordered+=("$master"); fi
+done
+for master in "${changed[@]}"; do
+  if [[ $(client_of "$master") == "$leader" ]]; then ordered+=("$master"); fi
+done
+for master in "${ordered[@]}"; do roll "$master"; done
+printf '\nrolling apply: %s replaced one at a time, every member healthy after each: %s\n' "${#ordered[@]}" "${ordered[*]}"

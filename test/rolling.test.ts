@@ -1,0 +1,132 @@
+// Rolling apply (issue 12, item 1), run for real: distribute.sh through the stand-in transport against three fake
+// masters whose manifest directories a kubelet stand-in watches (test/support/kubelet.ts), each running the real
+// etcd its manifest says. First bootstrap starts every member together; a changed manifest reaches the running
+// members one at a time, each gated on the cluster's health, the leader last; a member that is not healthy stops it,
+// naming the member; a cluster that does not answer at all is not guessed at.
+import { suite } from 'uvu';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireTools } from './support/tools.js';
+import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
+import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
+import { Writer, describe, successRate } from './support/writer.js';
+
+const TOOLS = ['etcd', 'etcdctl', 'openssl', 'bash'] as const;
+const MANIFEST = ['etc', 'kubernetes', 'manifests', 'etcd.manifest'];
+const NAMES = ['master1', 'master2', 'master3'];
+
+const rolling = suite<{ live?: LiveWorld; ready?: boolean }>('rolling apply');
+
+rolling.after(async (context) => {
+  await context.live?.close();
+});
+
+async function healthy(live: LiveWorld, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const health = await live.etcdctl(['endpoint', 'health']);
+    if (health.code === 0) return;
+    if (Date.now() > deadline) throw new Error(`the cluster is not healthy within ${timeoutMs / 1000} s: ${explain(health)}\nkubelet:\n${live.kubelet.history()}`);
+    await sleep(300);
+  }
+}
+
+const manifests = (live: LiveWorld) => Object.fromEntries(NAMES.map((n) => [n, readFileSync(live.world.fs(n, ...MANIFEST), 'utf8')]));
+
+rolling('first bootstrap: distribute.sh places every manifest at once, kubelet starts every etcd, and they form the cluster cluster.json describes', async (context) => {
+  if (!requireTools('rolling apply', ...TOOLS)) return;
+  const live = (context.live = await makeLiveWorld({ machines: 3, initial: 3, subnet: 41 }));
+  const run = await live.script('distribute.sh');
+  check(run.code === 0, () => `distribute.sh (first bootstrap) failed: ${explain(run)}`);
+  check(!run.stdout.includes('rolling apply'), () => `a first bootstrap is no rolling apply:\n${run.stdout}`);
+  await healthy(live);
+  const starts = live.kubelet.events.filter((e) => e.what === 'start').map((e) => e.master).sort();
+  check(JSON.stringify(starts) === JSON.stringify(NAMES), () => `kubelet started each master's etcd once:\n${live.kubelet.history()}`);
+  const list = parseMemberList((await live.etcdctl(['member', 'list'])).stdout);
+  check(JSON.stringify(list.map((m) => m.name).sort()) === JSON.stringify(NAMES), () => `member list names the three masters: ${JSON.stringify(list)}`);
+  context.ready = true;
+});
+
+rolling('a second run of the same out/ touches no master: no etcd restarts', async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  const before = live.kubelet.pids();
+  const events = live.kubelet.events.length;
+  const run = await live.script('distribute.sh');
+  check(run.code === 0, () => `distribute.sh again failed: ${explain(run)}`);
+  await sleep(600); // three kubelet polls
+  check(JSON.stringify(live.kubelet.pids()) === JSON.stringify(before), () => `no etcd was restarted:\n${live.kubelet.history()}`);
+  check(live.kubelet.events.length === events, () => `kubelet saw nothing new:\n${live.kubelet.history()}`);
+});
+
+rolling('a flag changed in every manifest: one master at a time, every member healthy before each, the leader last after move-leader; writes go on', async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  const leaderBefore = (await live.etcdctl(['endpoint', 'status'])).stdout.split('\n').map((l) => l.split(', ')).find((f) => f[4] === 'true')?.[0];
+  const leaderName = NAMES.find((n) => live.clientUrl(n) === leaderBefore);
+  check(leaderName, () => `a leader among ${NAMES.join(', ')}: ${leaderBefore}`);
+  const tls = { ca: join(live.world.project, 'ca.pem'), cert: join(live.world.project, 'kubernetes.pem'), key: join(live.world.project, 'kubernetes-key.pem') };
+  const writer = new Writer(NAMES.map(live.clientUrl), tls);
+  writer.start();
+  await sleep(1_000);
+  writer.phase('rolling apply of ETCD_HEARTBEAT_INTERVAL=150');
+  live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '150' } }));
+  const firstEvent = live.kubelet.events.length;
+  const run = await live.script('distribute.sh');
+  const stats = writer.phase('after');
+  await sleep(500);
+  await writer.stop();
+  console.log(`  rolling apply: ${describe(stats)}`);
+  check(run.code === 0, () => `distribute.sh (rolling) failed: ${explain(run)}\nkubelet:\n${live.kubelet.history()}`);
+  for (const n of NAMES) check(manifests(live)[n]!.includes('ETCD_HEARTBEAT_INTERVAL'), `${n}'s manifest has the new flag`);
+  // Each master restarted once, one after the other: a master's stop comes after the previous one's etcd was up again.
+  const events = live.kubelet.events.slice(firstEvent);
+  const stops = events.filter((e) => e.what === 'stop').map((e) => e.master);
+  check(stops.length === 3 && new Set(stops).size === 3, () => `each master's etcd was replaced once:\n${live.kubelet.history()}`);
+  check(stops[2] === leaderName, () => `the leader (${leaderName}) goes last: ${stops.join(', ')}\n${run.stdout}`);
+  check(run.stdout.includes(`[${leaderName}] etcdctl move-leader`), () => `leadership is handed over before the leader is replaced:\n${run.stdout}`);
+  const order = run.stdout.split('\n').filter((l) => /\] replace its manifest/.test(l)).map((l) => l.slice(1, l.indexOf(']')));
+  check(JSON.stringify(order) === JSON.stringify(stops), () => `the script replaced them in the order kubelet saw: ${order.join(', ')} vs ${stops.join(', ')}`);
+  const gates = run.stdout.split('\n').filter((l) => l.includes('etcdctl endpoint health, every member, before changing'));
+  check(gates.length === 3, () => `a health gate before each master:\n${run.stdout}`);
+  check((run.stdout.match(/healthy, raft index \d+, the leader's \d+/g) ?? []).length === 3, () => `each member waited for until caught up:\n${run.stdout}`);
+  check(successRate(stats) >= 0.95, () => `at least 95% of writes succeed during a rolling apply: ${describe(stats)}`);
+  // Every acknowledged write is there.
+  const got = await live.etcdctl(['get', '--prefix', 'writer/']);
+  const lines = got.stdout.split('\n');
+  const stored = new Map<string, string>();
+  for (let i = 0; i + 1 < lines.length; i += 2) stored.set(lines[i]!, lines[i + 1]!);
+  const missing = [...writer.acknowledged].filter(([k, v]) => stored.get(k) !== v);
+  check(missing.length === 0, () => `acknowledged writes missing: ${missing.slice(0, 5).map(([k]) => k).join(', ')} (${missing.length})`);
+});
+
+rolling('a member that is down stops the rolling apply before anything changes, naming the member and the remedy', async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  await healthy(live);
+  // master2's node goes down (its kubelet stops, and with it etcd); cluster.json changes every manifest meanwhile.
+  await live.kubelet.pause('master2');
+  const before = manifests(live);
+  const pids = live.kubelet.pids();
+  live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '200' } }));
+  const run = await live.script('distribute.sh', ['--timeout', '20']);
+  check(run.code === 1, () => `distribute.sh refuses: ${explain(run)}`);
+  check(/not every member is healthy, so master\d is left as it was: master2 \(https:\/\/[^)]+\): does not answer a health check\. Bring that member back/.test(run.stderr), () => `names master2 and the remedy:\n${run.stderr}`);
+  check(JSON.stringify(manifests(live)) === JSON.stringify(before), 'no manifest changed');
+  check(JSON.stringify(live.kubelet.pids()) === JSON.stringify(pids), () => `no etcd restarted:\n${live.kubelet.history()}`);
+  live.kubelet.resume('master2');
+});
+
+rolling('no member answers while manifests in place differ: distribute.sh cannot tell down from unreachable, says so, changes nothing', async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  await live.kubelet.stop();
+  const before = manifests(live);
+  live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '250' } }));
+  const run = await live.script('distribute.sh');
+  check(run.code === 1, () => `distribute.sh refuses: ${explain(run)}`);
+  check(run.stderr.includes('cannot tell a cluster that is down from one it cannot reach from here') && run.stderr.includes('distribute.sh --all-at-once'), () => `says why and what to do:\n${run.stderr}`);
+  check(JSON.stringify(manifests(live)) === JSON.stringify(before), 'no manifest changed');
+});
+
+rolling.run();
