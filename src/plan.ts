@@ -21,20 +21,10 @@ import {
   type VerifyVia,
 } from './etcd-profile.js';
 import { KUBEADM, versionRules, type ProbePaths } from './etcd-versions.js';
+import { certificatePlan, memberCertificates, memberTlsFiles, remotePath, tlsFileWord, type CertificatePlan, type CertificateSpec, type TlsFile } from './certificates.js';
 
 export type { EnvVar } from './etcd-profile.js';
-
-/** A certificate file: where it is on the operator's machine, where it is staged and where it lands on a master. */
-export interface TlsFile {
-  /** Path relative to the out/ directory, so that a script finds it from its own location. */
-  fromOut: string;
-  /** The file name in the remote user's home directory after the copy (the tutorial's ~/ca.pem). */
-  staged: string;
-  /** Where it ends up on the master. */
-  remote: string;
-  /** Its mode there: 0600 for the key, 0644 for the rest. */
-  mode: string;
-}
+export type { TlsFile } from './certificates.js';
 
 /** One etcd member: a master and everything derived from it. */
 export interface Member {
@@ -60,6 +50,12 @@ export interface Member {
   command: string[];
   /** The file in out/ that holds this member's manifest. */
   manifestFile: string;
+  /** The certificate files distribute.sh gives this master: its own, and the CA (src/certificates.ts). */
+  tlsFiles: TlsFile[];
+  /** distribute.sh's words for them, space-separated: `fromOut:staged:remote:mode` each (no path holds ':' or a space). */
+  tlsFileList: string;
+  /** Their staged names, for the step line ("kubernetes.pem, kubernetes-key.pem, ca.pem"). */
+  tlsFileNames: string;
 }
 
 export interface Node {
@@ -192,7 +188,13 @@ export interface Plan {
   };
   /** Present for the kubeadm profile only. */
   kubeadm: KubeadmPodPlan | undefined;
+  /**
+   * The CA, and the client certificate and key verify.sh presents (here and on a master): the shared certificate, or
+   * in the per-member layout the health-check client.
+   */
   tls: { ca: TlsFile; cert: TlsFile; key: TlsFile };
+  /** Every certificate certs.sh makes and preflight.sh checks (src/certificates.ts). */
+  certificates: CertificatePlan;
   manifest: {
     /** The file name in the remote user's home after the copy (the tutorial's ~/etcd.manifest). */
     staged: string;
@@ -282,10 +284,18 @@ export function peerUrl(cluster: Cluster, master: Master): string {
   return url('https', master.host, cluster.etcd.peerPort);
 }
 
-function member(cluster: Cluster, master: Master, initial: string): Member {
+function member(cluster: Cluster, master: Master, initial: string, certificates: CertificatePlan): Member {
   const { etcd } = cluster;
   const certDir = etcd.certDir;
-  const remote = (file: string) => posix.join(certDir, posix.basename(file));
+  const { server, peer } = memberCertificates(certificates, master.name);
+  const files = {
+    cert: remotePath(server.cert, certDir),
+    key: remotePath(server.key, certDir),
+    peerCert: remotePath(peer.cert, certDir),
+    peerKey: remotePath(peer.key, certDir),
+    ca: remotePath(certificates.ca, certDir),
+  };
+  const tlsFiles = memberTlsFiles(certificates, master.name, certDir);
   const ownPeerUrl = peerUrl(cluster, master);
   const clientUrl = url('https', master.host, etcd.clientPort);
   const listenPeerUrl = url('https', master.ip, etcd.peerPort);
@@ -300,12 +310,12 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
   // etcd refuses to start when one option is set both ways.
   const tutorial: EnvVar[] = [
     { name: 'ETCD_NAME', value: master.name },
-    { name: 'ETCD_CERT_FILE', value: remote(cluster.tls.cert) },
-    { name: 'ETCD_KEY_FILE', value: remote(cluster.tls.key) },
-    { name: 'ETCD_PEER_CERT_FILE', value: remote(cluster.tls.cert) },
-    { name: 'ETCD_PEER_KEY_FILE', value: remote(cluster.tls.key) },
-    { name: 'ETCD_TRUSTED_CA_FILE', value: remote(cluster.tls.ca) },
-    { name: 'ETCD_PEER_TRUSTED_CA_FILE', value: remote(cluster.tls.ca) },
+    { name: 'ETCD_CERT_FILE', value: files.cert },
+    { name: 'ETCD_KEY_FILE', value: files.key },
+    { name: 'ETCD_PEER_CERT_FILE', value: files.peerCert },
+    { name: 'ETCD_PEER_KEY_FILE', value: files.peerKey },
+    { name: 'ETCD_TRUSTED_CA_FILE', value: files.ca },
+    { name: 'ETCD_PEER_TRUSTED_CA_FILE', value: files.ca },
     { name: 'ETCD_PEER_CLIENT_CERT_AUTH', value: 'true' },
     { name: 'ETCD_CLIENT_CERT_AUTH', value: 'true' },
     { name: 'ETCD_INITIAL_ADVERTISE_PEER_URLS', value: ownPeerUrl },
@@ -333,9 +343,7 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
               peerUrl: ownPeerUrl,
               initialCluster: initial,
               metricsUrl: metricsUrl(cluster),
-              cert: remote(cluster.tls.cert),
-              key: remote(cluster.tls.key),
-              ca: remote(cluster.tls.ca),
+              ...files,
             },
             etcd,
             rules,
@@ -359,6 +367,9 @@ function member(cluster: Cluster, master: Master, initial: string): Member {
     env: kubeadm ? kubeadmEnv(etcd) : tutorialEnv(tutorial, etcd),
     command,
     manifestFile: `${master.name}-etcd.manifest`,
+    tlsFiles,
+    tlsFileList: tlsFiles.map(tlsFileWord).join(' '),
+    tlsFileNames: tlsFiles.map((f) => f.staged).join(', '),
   };
 }
 
@@ -413,21 +424,24 @@ export function commentText(text: string): string {
 }
 
 export function plan(cluster: Cluster, context: PlanContext): Plan {
-  const { etcd, tls } = cluster;
+  const { etcd } = cluster;
   const initial = initialCluster(cluster.masters.map((m) => ({ name: m.name, peerUrl: peerUrl(cluster, m) })));
-  const members = cluster.masters.map((m) => member(cluster, m, initial));
-  const local = localClientUrl(cluster);
   const fromOut = (file: string) => (posix.isAbsolute(file) ? file : posix.normalize(posix.join(context.configDirFromOut, file)));
-  const tlsFile = (file: string, mode: string): TlsFile => ({
-    fromOut: fromOut(file),
-    staged: posix.basename(file),
-    remote: posix.join(etcd.certDir, posix.basename(file)),
-    mode,
-  });
   // The kubeadm profile also serves clients on the loopback address over TLS (kube-apiserver's usual endpoint), so the
   // certificate must cover it, as kubeadm's server certificate does.
   const loopbacks = etcd.profile === 'kubeadm' ? cluster.masters.map(loopbackFor) : [];
+  const certificates = certificatePlan(cluster, context, loopbacks);
+  const members = cluster.masters.map((m) => member(cluster, m, initial, certificates));
+  const local = localClientUrl(cluster);
   const sans = [...new Set([...members.flatMap((m) => [m.host, m.ip]), ...loopbacks])];
+  const tlsFile = (file: CertificateSpec['cert'], mode: string): TlsFile => ({
+    fromOut: file.fromOut,
+    staged: posix.basename(file.fromConfig),
+    remote: remotePath(file, etcd.certDir),
+    mode,
+  });
+  // verify.sh's identity: the shared certificate, or the health-check client (on the masters too, see memberTlsFiles).
+  const client = certificates.healthcheckClient;
   const manifestName = 'etcd.manifest';
   const version = etcdVersion(etcd);
   const rules = version && versionRules(version);
@@ -472,7 +486,8 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
             probe: { ...rules.probePaths, host: etcd.metricsListener.address, port: String(etcd.metricsListener.port) },
           }
         : undefined,
-    tls: { ca: tlsFile(tls.ca, '0644'), cert: tlsFile(tls.cert, '0644'), key: tlsFile(tls.key, '0600') },
+    tls: { ca: tlsFile(certificates.ca, '0644'), cert: tlsFile(client.cert, '0644'), key: tlsFile(client.key, '0600') },
+    certificates,
     manifest: {
       staged: manifestName,
       remote: posix.join(etcd.manifestDir, manifestName),

@@ -1,0 +1,312 @@
+// The certificates from cluster.json: what the plan derives (src/certificates.ts), what out/certs.sh makes with the
+// real openssl (modes, key usage, SANs, a second run that changes nothing, --renew that re-issues only what expires),
+// what each master is sent, and the warning about keys git would commit.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCluster } from '../src/load.js';
+import { plan, type Plan } from '../src/plan.js';
+import { memberTlsFiles } from '../src/certificates.js';
+import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
+import { requireTools } from './support/tools.js';
+
+const context = { configName: 'cluster.json', configDirFromOut: '..', outDirFromConfig: 'out' };
+
+function planOf(doc: object): Plan {
+  const loaded = parseCluster(JSON.stringify(doc), 'cluster.json');
+  if (!loaded.ok) throw new Error(`the test's cluster.json does not load: ${JSON.stringify(loaded.problems)}`);
+  return plan(loaded.cluster, context);
+}
+
+const perMember = { ...minimalCluster(3), tls: { layout: 'per-member' } };
+
+// ---------------------------------------------------------------------------------------------------------------
+// The plan
+
+test('the shared layout (the default) is the tutorial\'s one certificate, covering every master, server and client', () => {
+  const p = planOf(minimalCluster(3));
+  assert.is(p.certificates.layout, 'shared');
+  assert.is(p.certificates.certificates.length, 1);
+  const [shared] = p.certificates.certificates;
+  assert.is(shared?.cert.fromConfig, 'kubernetes.pem');
+  assert.is(shared?.key.fromConfig, 'kubernetes-key.pem');
+  assert.is(shared?.extendedKeyUsage, 'serverAuth,clientAuth');
+  assert.is(shared?.subjectAltName, 'DNS:master1.node.local.consul,IP:192.168.56.11,DNS:master2.node.local.consul,IP:192.168.56.12,DNS:master3.node.local.consul,IP:192.168.56.13');
+  assert.is(p.certificates.ca.fromConfig, 'ca.pem');
+  assert.is(p.certificates.caKey.fromConfig, 'ca-key.pem', 'the CA key is cfssl\'s name beside the CA');
+  assert.equal(p.members[0]?.tlsFiles.map((f) => f.remote), ['/etc/etcd/kubernetes.pem', '/etc/etcd/kubernetes-key.pem', '/etc/etcd/ca.pem']);
+});
+
+test('per-member: a server and a peer certificate per master with kubeadm\'s SANs and usages, two client certificates, all in tls.dir', () => {
+  const p = planOf(perMember);
+  const c = p.certificates;
+  assert.is(c.ca.fromConfig, 'pki/ca.pem');
+  assert.is(c.caKey.fromConfig, 'pki/ca-key.pem');
+  const byFile = new Map(c.certificates.map((s) => [s.cert.fromConfig, s]));
+  assert.equal([...byFile.keys()], [
+    'pki/master1-server.pem', 'pki/master1-peer.pem', 'pki/master2-server.pem', 'pki/master2-peer.pem',
+    'pki/master3-server.pem', 'pki/master3-peer.pem', 'pki/apiserver-etcd-client.pem', 'pki/healthcheck-client.pem',
+  ]);
+  const server = byFile.get('pki/master2-server.pem');
+  assert.is(server?.subjectAltName, 'DNS:master2.node.local.consul,IP:192.168.56.12,DNS:localhost,IP:127.0.0.1,IP:::1');
+  assert.is(server?.extendedKeyUsage, 'serverAuth,clientAuth', 'etcd presents its server certificate as a client too (kubeadm\'s TODO on etcd issue 9785)');
+  assert.is(server?.key.fromConfig, 'pki/master2-server-key.pem');
+  const peer = byFile.get('pki/master2-peer.pem');
+  assert.is(peer?.subjectAltName, 'DNS:master2.node.local.consul,IP:192.168.56.12');
+  assert.is(peer?.extendedKeyUsage, 'serverAuth,clientAuth', 'a peer both serves and connects');
+  for (const client of ['pki/apiserver-etcd-client.pem', 'pki/healthcheck-client.pem']) {
+    assert.is(byFile.get(client)?.extendedKeyUsage, 'clientAuth', `${client} is a client only`);
+    assert.is(byFile.get(client)?.subjectAltName, '', `${client} has no SANs: etcd checks a client certificate's SANs against the address it connects from`);
+  }
+  assert.is(byFile.get('pki/apiserver-etcd-client.pem')?.commonName, 'kube-apiserver-etcd-client');
+  assert.equal(c.keyFiles.length, 9, 'the CA key and eight certificate keys');
+});
+
+test('per-member: each manifest names its own server and peer files; each master is sent only its own keys, the health-check client and the CA', () => {
+  const p = planOf(perMember);
+  for (const member of p.members) {
+    const env = new Map(member.env.map((e) => [e.name, e.value]));
+    assert.is(env.get('ETCD_CERT_FILE'), `/etc/etcd/${member.name}-server.pem`);
+    assert.is(env.get('ETCD_KEY_FILE'), `/etc/etcd/${member.name}-server-key.pem`);
+    assert.is(env.get('ETCD_PEER_CERT_FILE'), `/etc/etcd/${member.name}-peer.pem`);
+    assert.is(env.get('ETCD_PEER_KEY_FILE'), `/etc/etcd/${member.name}-peer-key.pem`);
+    assert.is(env.get('ETCD_TRUSTED_CA_FILE'), '/etc/etcd/ca.pem');
+    const keys = member.tlsFiles.filter((f) => f.mode === '0600').map((f) => f.staged);
+    assert.equal(keys, [`${member.name}-server-key.pem`, `${member.name}-peer-key.pem`, 'healthcheck-client-key.pem'], `${member.name} gets no other master's key, nor kube-apiserver's, nor the CA's`);
+    assert.ok(member.tlsFiles.some((f) => f.remote === '/etc/etcd/ca.pem' && f.mode === '0644'));
+  }
+  const kubeadm = planOf({ ...perMember, etcd: { profile: 'kubeadm' } });
+  const command = kubeadm.members[2]?.command ?? [];
+  assert.ok(command.includes('--cert-file=/etc/etcd/master3-server.pem'), command.join(' '));
+  assert.ok(command.includes('--peer-cert-file=/etc/etcd/master3-peer.pem'), command.join(' '));
+  assert.ok(command.includes('--peer-key-file=/etc/etcd/master3-peer-key.pem'), command.join(' '));
+  assert.is(kubeadm.tls.cert.remote, '/etc/etcd/healthcheck-client.pem', 'verify.sh on a master presents the health-check client');
+});
+
+test('a CA supplied by cluster.json is used where it lies, with its key beside it unless tls.caKey says', () => {
+  const p = planOf({ ...minimalCluster(1), tls: { layout: 'per-member', ca: '../shared-pki/etcd-ca.pem' } });
+  assert.is(p.certificates.ca.fromConfig, '../shared-pki/etcd-ca.pem');
+  assert.is(p.certificates.caKey.fromConfig, '../shared-pki/etcd-ca-key.pem');
+  const q = planOf({ ...minimalCluster(1), tls: { layout: 'per-member', ca: 'ca/ca.crt', caKey: 'vault/ca.key' } });
+  assert.is(q.certificates.caKey.fromConfig, 'vault/ca.key');
+  const files = memberTlsFiles(q.certificates, 'master1', '/etc/etcd');
+  assert.ok(!files.some((f) => f.fromOut.includes('vault')), 'the CA key never travels');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// certs.sh, with the real openssl
+
+interface Project {
+  dir: string;
+  remove: () => void;
+  certs: (...args: string[]) => { code: number; stdout: string; stderr: string };
+}
+
+function project(doc: object): Project {
+  const dir = tempDir('certs');
+  writeFile(join(dir.path, 'cluster.json'), JSON.stringify(doc, null, 2));
+  const gen = runCli(['generate', '--config', join(dir.path, 'cluster.json')]);
+  assert.is(gen.code, 0, gen.err.join('\n'));
+  return {
+    dir: dir.path,
+    remove: dir.remove,
+    certs: (...args) => {
+      const run = spawnSync('bash', [join(dir.path, 'out', 'certs.sh'), ...args], { cwd: '/', encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+      return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+    },
+  };
+}
+
+/** Every file of a directory: name → mode, mtime and bytes, to prove that nothing changed. */
+function snapshot(dir: string): Record<string, string> {
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir).sort().map((name) => {
+      const stat = statSync(join(dir, name));
+      return [name, `${(stat.mode & 0o777).toString(8)} ${stat.mtimeMs} ${readFileSync(join(dir, name), 'base64')}`];
+    }),
+  );
+}
+
+function x509(file: string, ...args: string[]): string {
+  const run = spawnSync('openssl', ['x509', '-in', file, '-noout', ...args], { encoding: 'utf8' });
+  assert.is(run.status, 0, run.stderr);
+  return run.stdout;
+}
+
+function verify(ca: string, cert: string, purpose: string): boolean {
+  return spawnSync('openssl', ['verify', '-purpose', purpose, '-CAfile', ca, cert], { encoding: 'utf8' }).status === 0;
+}
+
+const opensslPresent = (name: string) => requireTools(name, 'openssl', 'bash');
+
+test('certs.sh makes the CA and every certificate, keys 0600, each with the usage its purpose needs; a second run changes nothing', () => {
+  if (!opensslPresent('certs.sh makes everything')) return;
+  const p = project(perMember);
+  try {
+    const first = p.certs();
+    assert.is(first.code, 0, first.stderr + first.stdout);
+    const pki = join(p.dir, 'pki');
+    const files = readdirSync(pki).sort();
+    assert.equal(files.filter((f) => f.endsWith('-key.pem')).length, 9);
+    for (const file of files) {
+      const mode = statSync(join(pki, file)).mode & 0o777;
+      assert.is(mode, file.endsWith('-key.pem') ? 0o600 : 0o644, `${file} has mode ${mode.toString(8)}`);
+    }
+    const ca = join(pki, 'ca.pem');
+    assert.match(x509(ca, '-ext', 'basicConstraints'), /CA:TRUE/);
+    for (const m of ['master1', 'master2', 'master3']) {
+      for (const role of ['server', 'peer']) {
+        const cert = join(pki, `${m}-${role}.pem`);
+        assert.ok(verify(ca, cert, 'sslserver') && verify(ca, cert, 'sslclient'), `${m}'s ${role} certificate serves and connects, signed by the CA`);
+      }
+      assert.match(x509(join(pki, `${m}-server.pem`), '-ext', 'subjectAltName'), new RegExp(`DNS:${m}\\.node\\.local\\.consul, IP Address:192\\.168\\.56\\.\\d+, DNS:localhost, IP Address:127\\.0\\.0\\.1, IP Address:0:0:0:0:0:0:0:1`));
+      assert.not.match(x509(join(pki, `${m}-peer.pem`), '-ext', 'subjectAltName'), /127\.0\.0\.1/, 'a peer certificate names only its member');
+    }
+    for (const client of ['apiserver-etcd-client', 'healthcheck-client']) {
+      const cert = join(pki, `${client}.pem`);
+      assert.ok(verify(ca, cert, 'sslclient'), `${client} is a client`);
+      assert.not.ok(verify(ca, cert, 'sslserver'), `${client} cannot serve`);
+    }
+    assert.match(x509(join(pki, 'apiserver-etcd-client.pem'), '-subject'), /CN ?= ?kube-apiserver-etcd-client/);
+    // 365 days by default (kubeadm's), the CA 3650.
+    const days = (file: string) => Math.round((Date.parse(x509(file, '-enddate').split('=')[1] ?? '') - Date.now()) / 86_400_000);
+    assert.is(days(join(pki, 'master1-server.pem')), 365);
+    assert.is(days(ca), 3650);
+
+    const before = snapshot(pki);
+    const second = p.certs();
+    assert.is(second.code, 0, second.stderr);
+    assert.equal(snapshot(pki), before, 'a second run changes no file, not even its time');
+    assert.match(second.stdout, /kept as they are:\n {2}the CA/);
+    assert.not.match(second.stdout, /^made:/m);
+  } finally {
+    p.remove();
+  }
+});
+
+test('certs.sh --dry-run says what it would make and writes nothing; --help; a bad --within is a usage error', () => {
+  if (!opensslPresent('certs.sh --dry-run')) return;
+  const p = project(perMember);
+  try {
+    const dry = p.certs('--dry-run');
+    assert.is(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /would be made:\n {2}the CA \(\S+\/pki\/ca\.pem\)\n {2}master1's server certificate/);
+    assert.not.ok(existsSync(join(p.dir, 'pki')), 'nothing written, not even the directory');
+    const help = p.certs('--help');
+    assert.is(help.code, 0);
+    assert.match(help.stdout, /^Usage: certs\.sh \[--renew \[--within DAYS\]\] \[--dry-run\]/);
+    assert.is(p.certs('--within', '3').code, 2, '--within needs --renew');
+    assert.is(p.certs('--renew', '--within', 'soon').code, 2);
+    assert.is(p.certs('--only', 'master1').code, 2, 'certs.sh has no hosts');
+  } finally {
+    p.remove();
+  }
+});
+
+test('certs.sh --renew re-issues only the certificates that expire within DAYS, from the same CA and key, lists them, keeps the old one', () => {
+  if (!opensslPresent('certs.sh --renew')) return;
+  const p = project(perMember);
+  try {
+    assert.is(p.certs().code, 0);
+    const pki = join(p.dir, 'pki');
+    // master2's server certificate, re-signed by the same CA for the same key, valid one day: the one that is due.
+    const cert = join(pki, 'master2-server.pem');
+    const sans = x509(cert, '-ext', 'subjectAltName').split('\n')[1]?.trim().replace(/IP Address:/g, 'IP:').replace(/0:0:0:0:0:0:0:1/, '::1') ?? '';
+    const ext = writeFile(join(p.dir, 'short.cnf'), `[x]\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = ${sans}\n`);
+    const csr = join(p.dir, 'short.csr');
+    assert.is(spawnSync('openssl', ['req', '-new', '-key', join(pki, 'master2-server-key.pem'), '-subj', '/CN=master2', '-out', csr]).status, 0);
+    assert.is(spawnSync('openssl', ['x509', '-req', '-in', csr, '-CA', join(pki, 'ca.pem'), '-CAkey', join(pki, 'ca-key.pem'), '-set_serial', '7', '-days', '1', '-extfile', ext, '-extensions', 'x', '-out', cert]).status, 0);
+    const pubkey = x509(cert, '-pubkey');
+    const others = snapshot(pki);
+    delete others['master2-server.pem'];
+
+    const nothingDue = p.certs('--renew', '--within', '0');
+    assert.is(nothingDue.code, 0, nothingDue.stderr);
+    assert.not.match(nothingDue.stdout, /re-issued/, 'nothing expires within 0 days');
+
+    const dry = p.certs('--renew', '--dry-run');
+    assert.match(dry.stdout, /would be re-issued \(expiring within 30 days\):\n {2}master2's server certificate \(\S+\)\nkept/);
+    assert.is(x509(cert, '-serial').trim(), 'serial=07', 'the dry run re-issued nothing');
+
+    const renew = p.certs('--renew');
+    assert.is(renew.code, 0, renew.stderr);
+    assert.match(renew.stdout, /^re-issued \(expiring within 30 days\):\n {2}master2's server certificate \(\S+master2-server\.pem\)\n(?!  )/m, renew.stdout);
+    assert.match(renew.stdout, /one master at a time/);
+    assert.is(x509(cert, '-pubkey'), pubkey, 'the same key');
+    assert.ok(verify(join(pki, 'ca.pem'), cert, 'sslserver'), 'signed by the same CA');
+    assert.match(x509(cert, '-ext', 'subjectAltName'), /DNS:master2\.node\.local\.consul/);
+    assert.ok(spawnSync('openssl', ['x509', '-in', cert, '-noout', '-checkend', String(300 * 86400)]).status === 0, 'valid for a year again');
+    const after = snapshot(pki);
+    const aside = Object.keys(after).filter((name) => name.startsWith('master2-server.pem.replaced-'));
+    assert.is(aside.length, 1, `the old certificate is kept beside it: ${Object.keys(after).join(' ')}`);
+    for (const [name, state] of Object.entries(others)) assert.is(after[name], state, `${name} is untouched`);
+  } finally {
+    p.remove();
+  }
+});
+
+test('certs.sh uses a CA that exists (and never replaces it), and refuses to sign with a key that is not the CA\'s', () => {
+  if (!opensslPresent('certs.sh with an existing CA')) return;
+  const p = project({ ...minimalCluster(1), tls: { layout: 'per-member', ca: 'given/ca.pem' } });
+  try {
+    const given = join(p.dir, 'given');
+    writeFile(join(given, '.keep'), '');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(given, 'ca-key.pem'), '-out', join(given, 'ca.pem'), '-days', '30', '-subj', '/CN=operator CA']);
+    assert.is(made.status, 0);
+    const ca = readFileSync(join(given, 'ca.pem'), 'utf8');
+    const run = p.certs();
+    assert.is(run.code, 0, run.stderr);
+    assert.is(readFileSync(join(given, 'ca.pem'), 'utf8'), ca);
+    assert.ok(verify(join(given, 'ca.pem'), join(p.dir, 'pki', 'master1-peer.pem'), 'sslclient'), 'signed by the given CA');
+
+    // Another key where the CA's should be: nothing is signed.
+    spawnSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', join(given, 'ca-key.pem')]);
+    writeFileSync(join(p.dir, 'pki', 'master1-peer.pem'), '');
+    spawnSync('rm', [join(p.dir, 'pki', 'master1-peer.pem')]);
+    const wrong = p.certs();
+    assert.is(wrong.code, 1);
+    assert.match(wrong.stderr, /ca-key\.pem is not the key of the CA in \S+ca\.pem/);
+    assert.not.ok(existsSync(join(p.dir, 'pki', 'master1-peer.pem')));
+  } finally {
+    p.remove();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Keys and git
+
+test('generate warns, once, about private keys inside a git repository that git does not ignore; not once they are ignored, nor without git', () => {
+  if (!requireTools('keys and git', 'git')) return;
+  const dir = tempDir('keys-git');
+  try {
+    const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify(perMember));
+    assert.is(spawnSync('git', ['init', '-q', dir.path]).status, 0);
+    const warned = runCli(['generate', '--config', config]);
+    assert.is(warned.code, 0, warned.err.join('\n'));
+    const lines = warned.err.filter((l) => /git does not ignore/.test(l));
+    assert.is(lines.length, 1, warned.err.join('\n'));
+    assert.match(lines[0] ?? '', /the private keys \S*pki\/ca-key\.pem, \S*pki\/master1-server-key\.pem, .*pki\/healthcheck-client-key\.pem \(tls in .*cluster\.json\), inside the repository: one `git add \.` would commit them\. Add them, or pki\/, to \.gitignore\./);
+
+    writeFile(join(dir.path, '.gitignore'), 'pki/\n');
+    const quiet = runCli(['generate', '--config', config]);
+    assert.not.ok(quiet.err.some((l) => /git does not ignore/.test(l)), quiet.err.join('\n'));
+
+    writeFile(join(dir.path, '.gitignore'), '');
+    const noGit = spawnSync(process.execPath, [join(process.cwd(), 'dist', 'src', 'cli.js'), 'generate', '--config', config], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+    assert.is(noGit.status, 0, noGit.stderr);
+    assert.not.match(noGit.stderr, /git does not ignore/, 'no git, nothing said');
+  } finally {
+    dir.remove();
+  }
+});
+
+test('this project ignores pki/ and every *-key.pem', () => {
+  if (!requireTools('the project\'s .gitignore', 'git')) return;
+  const run = spawnSync('git', ['check-ignore', '--no-index', 'pki/ca.pem', 'kubernetes-key.pem', 'ca-key.pem', 'examples/x/pki/a-key.pem'], { encoding: 'utf8' });
+  assert.equal(run.stdout.trim().split('\n'), ['pki/ca.pem', 'kubernetes-key.pem', 'ca-key.pem', 'examples/x/pki/a-key.pem']);
+});
+
+test.run();
