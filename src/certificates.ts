@@ -233,3 +233,39 @@ export function memberCertificates(certificates: CertificatePlan, member: string
 export function tlsFileWord(file: TlsFile): string {
   return [file.fromOut, file.staged, file.remote, file.mode].join(':');
 }
+
+/** kube-apiserver's side of this etcd: its flags, and the same as kubeadm's ClusterConfiguration etcd.external. */
+export interface ApiserverEtcdPlan {
+  /** Every member's client URL: --etcd-servers and etcd.external.endpoints. */
+  endpoints: string[];
+  /** Where kube-apiserver reads the CA, its client certificate and key on a master (etcd.certDir). */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The same files on this machine, as cluster.json names them: what to copy there. */
+  localCa: string;
+  localCert: string;
+  localKey: string;
+  /** Whether the certificate is kube-apiserver's own (per-member) or etcd's shared one (the tutorial's). */
+  ownCertificate: boolean;
+  /** The flags, --name=value, in kube-apiserver's own order of the etcd flags. */
+  flags: string[];
+}
+
+export function apiserverEtcdPlan(certificates: CertificatePlan, clientUrls: readonly string[], certDir: string): ApiserverEtcdPlan {
+  const client = certificates.apiserverClient;
+  const caFile = remotePath(certificates.ca, certDir);
+  const certFile = remotePath(client.cert, certDir);
+  const keyFile = remotePath(client.key, certDir);
+  return {
+    endpoints: [...clientUrls],
+    caFile,
+    certFile,
+    keyFile,
+    localCa: certificates.ca.fromConfig,
+    localCert: client.cert.fromConfig,
+    localKey: client.key.fromConfig,
+    ownCertificate: certificates.perMember,
+    flags: [`--etcd-servers=${clientUrls.join(',')}`, `--etcd-cafile=${caFile}`, `--etcd-certfile=${certFile}`, `--etcd-keyfile=${keyFile}`],
+  };
+}

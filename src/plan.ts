@@ -21,7 +21,7 @@ import {
   type VerifyVia,
 } from './etcd-profile.js';
 import { KUBEADM, versionRules, type ProbePaths } from './etcd-versions.js';
-import { certificatePlan, memberCertificates, memberTlsFiles, remotePath, tlsFileWord, type CertificatePlan, type CertificateSpec, type TlsFile } from './certificates.js';
+import { apiserverEtcdPlan, certificatePlan, memberCertificates, memberTlsFiles, remotePath, tlsFileWord, type ApiserverEtcdPlan, type CertificatePlan, type CertificateSpec, type TlsFile } from './certificates.js';
 
 export type { EnvVar } from './etcd-profile.js';
 export type { TlsFile } from './certificates.js';
@@ -195,6 +195,8 @@ export interface Plan {
   tls: { ca: TlsFile; cert: TlsFile; key: TlsFile };
   /** Every certificate certs.sh makes and preflight.sh checks (src/certificates.ts). */
   certificates: CertificatePlan;
+  /** kube-apiserver's settings for this etcd (out/kube-apiserver-etcd.yaml). */
+  apiserver: ApiserverEtcdPlan;
   manifest: {
     /** The file name in the remote user's home after the copy (the tutorial's ~/etcd.manifest). */
     staged: string;
@@ -488,6 +490,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
         : undefined,
     tls: { ca: tlsFile(certificates.ca, '0644'), cert: tlsFile(client.cert, '0644'), key: tlsFile(client.key, '0600') },
     certificates,
+    apiserver: apiserverEtcdPlan(certificates, members.map((m) => m.clientUrl), etcd.certDir),
     manifest: {
       staged: manifestName,
       remote: posix.join(etcd.manifestDir, manifestName),

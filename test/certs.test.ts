@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { parseCluster } from '../src/load.js';
 import { plan, type Plan } from '../src/plan.js';
 import { memberTlsFiles } from '../src/certificates.js';
@@ -93,6 +94,38 @@ test('a CA supplied by cluster.json is used where it lies, with its key beside i
   assert.is(q.certificates.caKey.fromConfig, 'vault/ca.key');
   const files = memberTlsFiles(q.certificates, 'master1', '/etc/etcd');
   assert.ok(!files.some((f) => f.fromOut.includes('vault')), 'the CA key never travels');
+});
+
+test('out/kube-apiserver-etcd.yaml: the four --etcd-* flags and kubeadm\'s etcd.external, from cluster.json', () => {
+  const dir = tempDir('apiserver');
+  try {
+    const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify({ ...perMember, etcd: { clientPort: 4001, certDir: '/etc/kubernetes/pki/etcd' } }));
+    assert.is(runCli(['generate', '--config', config]).code, 0);
+    const text = readFileSync(join(dir.path, 'out', 'kube-apiserver-etcd.yaml'), 'utf8');
+    const servers = 'https://master1.node.local.consul:4001,https://master2.node.local.consul:4001,https://master3.node.local.consul:4001';
+    const flags = [...text.matchAll(/^# {3}(--etcd-[a-z]+=\S+)$/gm)].map((m) => m[1]);
+    assert.equal(flags, [
+      `--etcd-servers=${servers}`,
+      '--etcd-cafile=/etc/kubernetes/pki/etcd/ca.pem',
+      '--etcd-certfile=/etc/kubernetes/pki/etcd/apiserver-etcd-client.pem',
+      '--etcd-keyfile=/etc/kubernetes/pki/etcd/apiserver-etcd-client-key.pem',
+    ]);
+    const doc = parse(text) as { apiVersion: string; kind: string; etcd: { external: Record<string, unknown> } };
+    assert.is(doc.apiVersion, 'kubeadm.k8s.io/v1beta4');
+    assert.is(doc.kind, 'ClusterConfiguration');
+    assert.equal(doc.etcd.external, {
+      endpoints: servers.split(','),
+      caFile: '/etc/kubernetes/pki/etcd/ca.pem',
+      certFile: '/etc/kubernetes/pki/etcd/apiserver-etcd-client.pem',
+      keyFile: '/etc/kubernetes/pki/etcd/apiserver-etcd-client-key.pem',
+    });
+    assert.match(text, /put pki\/ca\.pem,\n# pki\/apiserver-etcd-client\.pem and pki\/apiserver-etcd-client-key\.pem \(mode 0600/);
+  } finally {
+    dir.remove();
+  }
+  // The tutorial's: kube-apiserver uses the shared certificate where distribute.sh put it.
+  const shared = planOf(minimalCluster(3)).apiserver;
+  assert.equal(shared.flags.slice(1), ['--etcd-cafile=/etc/etcd/ca.pem', '--etcd-certfile=/etc/etcd/kubernetes.pem', '--etcd-keyfile=/etc/etcd/kubernetes-key.pem']);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -79,13 +79,14 @@ for (const example of examples()) {
     assert.equal(warnings, [], `expected no warnings for ${example.name}; got:\n${warnings.join('\n')}`);
   });
 
-  test(`${example.name}: out/ holds README.md, certs.sh, ntp.sh, preflight.sh, distribute.sh, verify.sh, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
+  test(`${example.name}: out/ holds README.md, certs.sh, kube-apiserver-etcd.yaml, ntp.sh, preflight.sh, distribute.sh, verify.sh, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
     const cluster = JSON.parse(read(example.config)) as ExampleCluster;
     const expected = [
       '.etcd-bootstrap.json',
       'README.md',
       'certs.sh',
       'distribute.sh',
+      'kube-apiserver-etcd.yaml',
       ...cluster.masters.map((m) => `${m.name}-etcd.manifest`),
       'ntp.sh',
       'preflight.sh',

@@ -63,7 +63,7 @@ test('out/ holds a manifest per master, the four scripts and the README, scripts
   const files = render(defaultPlan());
   assert.equal(
     files.map((f) => f.path),
-    ['README.md', 'certs.sh', 'distribute.sh', 'master1-etcd.manifest', 'master2-etcd.manifest', 'master3-etcd.manifest', 'ntp.sh', 'preflight.sh', 'verify.sh'],
+    ['README.md', 'certs.sh', 'distribute.sh', 'kube-apiserver-etcd.yaml', 'master1-etcd.manifest', 'master2-etcd.manifest', 'master3-etcd.manifest', 'ntp.sh', 'preflight.sh', 'verify.sh'],
   );
   for (const f of files) assert.is(f.mode, f.path.endsWith('.sh') ? 0o755 : 0o644, f.path);
   assert.is(modeFor('a.sh'), 0o755);
