@@ -55,6 +55,8 @@ export interface CertificateSpec {
   extendedKeyUsage: string;
   /** `openssl verify -purpose` values it must pass: sslserver for what serves, sslclient for what connects. */
   purposes: string[];
+  /** The same, comma-separated, as preflight.sh takes them. */
+  purposeList: string;
   cert: LocalFile;
   key: LocalFile;
 }
@@ -117,13 +119,14 @@ function localFile(path: string, context: CertificateContext): LocalFile {
 }
 
 function spec(
-  fields: Omit<CertificateSpec, 'subjectAltName' | 'sanChecks' | 'cert' | 'key'> & { names: readonly string[]; cert: string },
+  fields: Omit<CertificateSpec, 'subjectAltName' | 'sanChecks' | 'purposeList' | 'cert' | 'key'> & { names: readonly string[]; cert: string },
   context: CertificateContext,
 ): CertificateSpec {
   const { names, cert, ...rest } = fields;
   const unique = uniqueNames(names);
   return {
     ...rest,
+    purposeList: rest.purposes.join(','),
     subjectAltName: unique.map(subjectAltNameEntry).join(','),
     sanChecks: unique.flatMap((name) => [sanCheckOption(name), name]),
     cert: localFile(cert, context),

@@ -309,6 +309,126 @@ test('certs.sh uses a CA that exists (and never replaces it), and refuses to sig
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+// preflight.sh knows what each certificate is for
+
+interface Resign {
+  /** extendedKeyUsage; the certificate's own purpose by default. */
+  usage?: string;
+  /** subjectAltName; none when "". */
+  sans?: string;
+  /** Another CA's certificate and key. */
+  ca?: { cert: string; key: string };
+  /** notBefore and notAfter, as openssl ca takes them (YYYYMMDDHHMMSSZ). */
+  dates?: [string, string];
+}
+
+/** Replace pki/NAME.pem with a certificate for the same key, made as `how` says (openssl ca, as an operator would). */
+function resign(dir: string, name: string, how: Resign): void {
+  const pki = join(dir, 'pki');
+  const work = join(dir, `resign-${name}`);
+  writeFile(join(work, 'index'), '');
+  writeFile(join(work, 'serial'), '1001\n');
+  const ext = [`extendedKeyUsage = ${how.usage ?? 'serverAuth, clientAuth'}`, ...(how.sans ? [`subjectAltName = ${how.sans}`] : [])].join('\n');
+  writeFile(join(work, 'ext.cnf'), `${ext}\n`);
+  writeFile(join(work, 'ca.cnf'), `[ca]\ndefault_ca = x\n[x]\ndatabase = ${work}/index\nnew_certs_dir = ${work}\nserial = ${work}/serial\ndefault_md = sha256\npolicy = any\ndefault_days = 90\n[any]\ncommonName = supplied\n`);
+  const csr = join(work, 'req.csr');
+  assert.is(spawnSync('openssl', ['req', '-new', '-key', join(pki, `${name}-key.pem`), '-subj', `/CN=${name}`, '-out', csr]).status, 0);
+  const ca = how.ca ?? { cert: join(pki, 'ca.pem'), key: join(pki, 'ca-key.pem') };
+  const dates = how.dates ? ['-startdate', how.dates[0], '-enddate', how.dates[1]] : [];
+  const made = spawnSync('openssl', ['ca', '-batch', '-notext', '-config', join(work, 'ca.cnf'), '-cert', ca.cert, '-keyfile', ca.key, '-in', csr, ...dates, '-extfile', join(work, 'ext.cnf'), '-out', join(pki, `${name}.pem`)], { encoding: 'utf8' });
+  assert.is(made.status, 0, made.stderr);
+}
+
+function preflightLocal(dir: string): { code: number; stdout: string } {
+  const run = spawnSync('bash', [join(dir, 'out', 'preflight.sh'), '--local'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+  return { code: run.status ?? -1, stdout: run.stdout };
+}
+
+test('preflight.sh --local: every certificate certs.sh made passes, each checked for SANs, validity, CA, usage and key', () => {
+  if (!opensslPresent('preflight.sh per member')) return;
+  const p = project(perMember);
+  try {
+    assert.is(p.certs().code, 0);
+    const run = preflightLocal(p.dir);
+    assert.is(run.code, 0, run.stdout);
+    for (const line of [
+      "ok: master2's peer certificate covers 192.168.56.12",
+      "ok: master2's peer certificate may be used by a TLS server (serverAuth)",
+      "ok: master2's peer certificate may be used by a TLS client (clientAuth)",
+      "ok: master3's server certificate covers 127.0.0.1",
+      "ok: master3's server certificate covers ::1",
+      "ok: master3's server certificate covers localhost",
+      "ok: kube-apiserver's client certificate may be used by a TLS client (clientAuth)",
+      "ok: the key matches the health-check client certificate",
+    ]) assert.ok(run.stdout.includes(`  ${line}\n`), `${line}\n${run.stdout}`);
+    assert.not.match(run.stdout, /kube-apiserver's client certificate may be used by a TLS server/, 'a client certificate is not checked for serving');
+  } finally {
+    p.remove();
+  }
+});
+
+test('preflight.sh --local fails, naming the member and certificate, for each way a certificate can be wrong', () => {
+  if (!opensslPresent('preflight.sh wrong certificates')) return;
+  const p = project(perMember);
+  try {
+    assert.is(p.certs().code, 0);
+    const pki = join(p.dir, 'pki');
+    const other = join(p.dir, 'other-ca');
+    writeFile(join(other, '.keep'), '');
+    assert.is(spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(other, 'key.pem'), '-out', join(other, 'ca.pem'), '-days', '30', '-subj', '/CN=another CA']).status, 0);
+    const sansOf = (name: string) => x509(join(pki, `${name}.pem`), '-ext', 'subjectAltName').split('\n')[1]?.trim().replace(/IP Address:/g, 'IP:').replace('0:0:0:0:0:0:0:1', '::1') ?? '';
+
+    // A server-only certificate as master2's peer certificate: the issue's cluster that never forms.
+    resign(p.dir, 'master2-peer', { usage: 'serverAuth', sans: sansOf('master2-peer') });
+    // master1's server certificate from another CA.
+    resign(p.dir, 'master1-server', { sans: sansOf('master1-server'), ca: { cert: join(other, 'ca.pem'), key: join(other, 'key.pem') } });
+    // master3's server certificate expired.
+    resign(p.dir, 'master3-server', { sans: sansOf('master3-server'), dates: ['20200101000000Z', '20200102000000Z'] });
+    // master1's peer certificate without master1's ip.
+    resign(p.dir, 'master1-peer', { sans: 'DNS:master1.node.local.consul' });
+    // kube-apiserver's client certificate made as a server certificate.
+    resign(p.dir, 'apiserver-etcd-client', { usage: 'serverAuth' });
+
+    const run = preflightLocal(p.dir);
+    assert.is(run.code, 1, run.stdout);
+    const fails = [...run.stdout.matchAll(/^ {2}FAIL: (.*)$/gm)].map((m) => m[1]);
+    const expected = [
+      /^master1's server certificate is not signed by the CA in ca\.pem: /,
+      /^master1's peer certificate's SANs do not cover 192\.168\.56\.11$/,
+      /^master2's peer certificate may not be used by a TLS client: its extended key usage lacks clientAuth, and etcd refuses it \("certificate specifies an incompatible key usage"\)$/,
+      /^master3's server certificate expired on Jan {2}2 00:00:00 2020 GMT$/,
+      /^kube-apiserver's client certificate may not be used by a TLS client: its extended key usage lacks clientAuth/,
+    ];
+    assert.is(fails.length, expected.length, `exactly these failures:\n${fails.join('\n')}`);
+    expected.forEach((pattern, i) => assert.match(fails[i] ?? '', pattern, fails.join('\n')));
+    assert.match(run.stdout, /lacks clientAuth[^\n]*\n {8}-> make it again with extendedKeyUsage clientAuth \(out\/certs\.sh makes each certificate with the usages it needs\)/);
+    assert.ok(run.stdout.includes("  ok: master2's server certificate may be used by a TLS client (clientAuth)\n"), 'the other members pass');
+  } finally {
+    p.remove();
+  }
+});
+
+test('preflight.sh --local in the shared layout: a server-only certificate fails (it passed every check before)', () => {
+  if (!opensslPresent('preflight.sh shared server-only')) return;
+  const p = project(minimalCluster(3));
+  try {
+    assert.is(p.certs().code, 0, 'certs.sh makes the tutorial\'s ca.pem and kubernetes.pem');
+    assert.is(preflightLocal(p.dir).code, 0);
+    const sans = x509(join(p.dir, 'kubernetes.pem'), '-ext', 'subjectAltName').split('\n')[1]?.trim().replace(/IP Address:/g, 'IP:') ?? '';
+    // resign() works in pki/: the shared layout's files lie beside cluster.json.
+    writeFile(join(p.dir, 'pki', '.keep'), '');
+    for (const [from, to] of [['kubernetes-key.pem', 'pki/kubernetes-key.pem'], ['ca.pem', 'pki/ca.pem'], ['ca-key.pem', 'pki/ca-key.pem']]) writeFileSync(join(p.dir, to ?? ''), readFileSync(join(p.dir, from ?? '')));
+    resign(p.dir, 'kubernetes', { usage: 'serverAuth', sans });
+    writeFileSync(join(p.dir, 'kubernetes.pem'), readFileSync(join(p.dir, 'pki', 'kubernetes.pem')));
+    const run = preflightLocal(p.dir);
+    assert.is(run.code, 1, run.stdout);
+    assert.match(run.stdout, /^ {2}FAIL: the certificate may not be used by a TLS client: its extended key usage lacks clientAuth/m);
+  } finally {
+    p.remove();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
 // Keys and git
 
 test('generate warns, once, about private keys inside a git repository that git does not ignore; not once they are ignored, nor without git', () => {
