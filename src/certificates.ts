@@ -42,6 +42,8 @@ export interface TlsFile {
 export interface CertificateSpec {
   /** How messages name it: "the certificate" (shared), "master1's peer certificate". */
   label: string;
+  /** What it is for, in a sentence's words (out/README.md's table). */
+  use: string;
   role: CertificateRole;
   /** The member it belongs to; "" for a client or the shared certificate. */
   member: string;
@@ -166,22 +168,22 @@ export function certificatePlan(cluster: Cluster, context: CertificateContext, s
   const inDir = (name: string) => posix.join(tls.dir, name);
   const caPath = tls.ca ?? (perMember ? inDir('ca.pem') : 'ca.pem');
   const caKeyPath = tls.caKey ?? posix.join(posix.dirname(caPath), keyBeside(posix.basename(caPath)));
-  const client = (label: string, commonName: string, file: string): CertificateSpec =>
-    spec({ label, role: 'client', member: '', commonName, names: [], extendedKeyUsage: CLIENT, purposes: ['sslclient'], cert: inDir(file) }, context);
-  const apiserverClient = client("kube-apiserver's client certificate", APISERVER_CLIENT_CN, 'apiserver-etcd-client.pem');
-  const healthcheckClient = client('the health-check client certificate', HEALTHCHECK_CLIENT_CN, 'healthcheck-client.pem');
+  const client = (label: string, use: string, commonName: string, file: string): CertificateSpec =>
+    spec({ label, use, role: 'client', member: '', commonName, names: [], extendedKeyUsage: CLIENT, purposes: ['sslclient'], cert: inDir(file) }, context);
+  const apiserverClient = client("kube-apiserver's client certificate", 'kube-apiserver connects to etcd with it (out/kube-apiserver-etcd.yaml)', APISERVER_CLIENT_CN, 'apiserver-etcd-client.pem');
+  const healthcheckClient = client('the health-check client certificate', 'verify.sh and health checks connect with it, here and on every master', HEALTHCHECK_CLIENT_CN, 'healthcheck-client.pem');
   const certificates: CertificateSpec[] = perMember
     ? [
         ...cluster.masters.flatMap((m) => [
-          spec({ label: `${m.name}'s server certificate`, role: 'server', member: m.name, commonName: m.name, names: serverNames(m), extendedKeyUsage: BOTH, purposes: ['sslserver', 'sslclient'], cert: inDir(memberFileName(m.name, 'server')) }, context),
-          spec({ label: `${m.name}'s peer certificate`, role: 'peer', member: m.name, commonName: m.name, names: peerNames(m), extendedKeyUsage: BOTH, purposes: ['sslserver', 'sslclient'], cert: inDir(memberFileName(m.name, 'peer')) }, context),
+          spec({ label: `${m.name}'s server certificate`, use: `${m.name}'s etcd serves clients with it (and presents it when it connects to itself)`, role: 'server', member: m.name, commonName: m.name, names: serverNames(m), extendedKeyUsage: BOTH, purposes: ['sslserver', 'sslclient'], cert: inDir(memberFileName(m.name, 'server')) }, context),
+          spec({ label: `${m.name}'s peer certificate`, use: `${m.name}'s etcd serves the other members with it, and presents it to them`, role: 'peer', member: m.name, commonName: m.name, names: peerNames(m), extendedKeyUsage: BOTH, purposes: ['sslserver', 'sslclient'], cert: inDir(memberFileName(m.name, 'peer')) }, context),
         ]),
         apiserverClient,
         healthcheckClient,
       ]
     : [
         {
-          ...spec({ label: 'the certificate', role: 'shared', member: '', commonName: 'kubernetes', names: sharedNames(cluster.masters, sharedLoopbacks), extendedKeyUsage: BOTH, purposes: ['sslserver', 'sslclient'], cert: tls.cert }, context),
+          ...spec({ label: 'the certificate', use: 'every member serves clients and peers with it and presents it to them; kube-apiserver and verify.sh connect with it too', role: 'shared', member: '', commonName: 'kubernetes', names: sharedNames(cluster.masters, sharedLoopbacks), extendedKeyUsage: BOTH, purposes: ['sslserver', 'sslclient'], cert: tls.cert }, context),
           key: localFile(tls.key, context),
         },
       ];
@@ -270,5 +272,20 @@ export function apiserverEtcdPlan(certificates: CertificatePlan, clientUrls: rea
     localKey: client.key.fromConfig,
     ownCertificate: certificates.perMember,
     flags: [`--etcd-servers=${clientUrls.join(',')}`, `--etcd-cafile=${caFile}`, `--etcd-certfile=${certFile}`, `--etcd-keyfile=${keyFile}`],
+  };
+}
+
+/**
+ * The warning generate gives, once, while the plain-HTTP loopback listener is on (the tutorial's): etcd does no
+ * authentication there, so every local user and every hostNetwork pod on a master reads and writes all of etcd,
+ * Kubernetes Secrets included. `localUrl` is that listener's URL, "" when there is none.
+ */
+export function plainListenerWarning(localUrl: string): { pointer: string; message: string } | undefined {
+  if (!localUrl) return undefined;
+  return {
+    pointer: '/etcd/localListener/enabled',
+    message:
+      `etcd serves ${localUrl} in plain HTTP with no client certificate: any local user or hostNetwork pod on a master can read and write everything, /registry/secrets included. ` +
+      'Turn it off ("localListener": {"enabled": false}), or use the kubeadm profile, whose loopback listener is HTTPS with client certificates (out/README.md: Who can reach etcd)',
   };
 }

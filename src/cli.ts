@@ -11,6 +11,7 @@ import { terminalLines, terminalSafe } from './safe-text.js';
 import { assertReplaceable, identityOf, lockOut, OutRefused, reachesOut, readOut, readRecord, recover, replaceOut, resolveOut, survey, withRecord, type Change, type OutTarget } from './emit.js';
 import { upgradeFinding } from './etcd-profile.js';
 import { keysGitWouldCommit } from './key-safety.js';
+import { plainListenerWarning } from './certificates.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
 
@@ -147,6 +148,8 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
     io.err(`${configShown}  /tls  puts the private key ${terminalSafe(shown(keyInOut))} into ${outShown}/, which is committed: keep keys outside it (tls.dir, tls.caKey). ${outShown}/ is unchanged.`);
     return 1;
   }
+  const plainListener = plainListenerWarning(thePlan.etcd.localClientUrl);
+  if (plainListener) report(locateInFile(values.config ?? 'cluster.json', [{ severity: 'warning', ...plainListener }]));
   const unignored = keysGitWouldCommit(configDir, keyPaths);
   if (unignored.length > 0) {
     const list = unignored.map((key) => terminalSafe(shown(key))).join(', ');

@@ -429,6 +429,51 @@ test('preflight.sh --local in the shared layout: a server-only certificate fails
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Who can reach etcd
+
+function generated(doc: object): { said: string[]; readme: string } {
+  const dir = tempDir('privilege');
+  try {
+    const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify(doc, null, 2));
+    const run = runCli(['generate', '--config', config]);
+    assert.is(run.code, 0, run.err.join('\n'));
+    return { said: run.err, readme: readFileSync(join(dir.path, 'out', 'README.md'), 'utf8') };
+  } finally {
+    dir.remove();
+  }
+}
+
+test('the plain-HTTP loopback listener: generate warns once, at its place in cluster.json, and out/README.md says what it exposes', () => {
+  const on = generated({ ...minimalCluster(3), etcd: { localListener: { enabled: true } } });
+  const warnings = on.said.filter((line) => /plain HTTP/.test(line));
+  assert.is(warnings.length, 1, on.said.join('\n'));
+  assert.match(warnings[0] ?? '', /cluster\.json:\d+:\d+ {2}\/etcd\/localListener\/enabled {2}warning: etcd serves http:\/\/127\.0\.0\.1:2379 in plain HTTP with no client certificate: any local user or hostNetwork pod on a master can read and write everything, \/registry\/secrets included\./);
+  assert.match(on.readme, /\*\*The loopback listener `http:\/\/127\.0\.0\.1:2379` is plain HTTP, with no certificate and no password\.\*\* Every user on a master\s+and every pod with `hostNetwork: true` can read and write all of etcd through it, every Kubernetes Secret\s+included\./);
+
+  for (const [what, doc] of [
+    ['turned off', { ...minimalCluster(3), etcd: { localListener: { enabled: false } } }],
+    ['the kubeadm profile (HTTPS on loopback)', { ...perMember, etcd: { profile: 'kubeadm' } }],
+  ] as const) {
+    const quiet = generated(doc);
+    assert.not.ok(quiet.said.some((line) => /plain HTTP/.test(line)), `${what}: no warning\n${quiet.said.join('\n')}`);
+    assert.not.match(quiet.readme, /is plain HTTP, with no certificate/, what);
+  }
+  assert.match(generated({ ...perMember, etcd: { profile: 'kubeadm' } }).readme, /\*\*The loopback listener\*\* \(kubeadm's\) is HTTPS on the client port and asks for a client certificate/);
+});
+
+test('out/README.md says which client certificates etcd accepts and why, and lists each certificate with its use, usage and SANs', () => {
+  const shared = generated(minimalCluster(3)).readme;
+  assert.match(shared, /It accepts \*\*any\s+certificate its CA \(`ca\.pem`\) signed\*\*, with full read and write access to everything/);
+  assert.match(shared, /every certificate it signed \(a kubelet's `system:node:…` certificate, an admin's\) is a full etcd\s+client\. Give etcd a CA of its own/);
+  const own = generated(perMember).readme;
+  assert.match(own, /here it is etcd's own, and it signed only each member's server and peer certificates, kube-apiserver's client\s+certificate and the health-check client certificate/);
+  assert.match(own, /^\| master2's peer certificate \| `pki\/master2-peer\.pem` \| master2's etcd serves the other members with it, and presents it to them \| serverAuth,clientAuth \| DNS:master2\.node\.local\.consul,IP:192\.168\.56\.12 \|$/m);
+  assert.match(own, /^\| kube-apiserver's client certificate \| `pki\/apiserver-etcd-client\.pem` \| [^|]+ \| clientAuth \| none: /m);
+  assert.match(own, /a member's peer certificate works only from that member's own ip/);
+  assert.match(own, /### Renewing certificates\n\n1\. `out\/certs\.sh --renew`[\s\S]*one master at a time[\s\S]*`out\/distribute\.sh --only MASTER`[\s\S]*`out\/verify\.sh` before the next master/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
 // Keys and git
 
 test('generate warns, once, about private keys inside a git repository that git does not ignore; not once they are ignored, nor without git', () => {

@@ -73,9 +73,10 @@ for (const example of examples()) {
     );
   });
 
-  test(`${example.name}: cluster.json loads without a single warning`, () => {
+  test(`${example.name}: cluster.json loads without a single warning but the plain-HTTP listener's, where it is on`, () => {
     const run = runCli(['generate', '--config', example.config, '--check']);
-    const warnings = run.err.filter((line) => line.includes('warning:'));
+    // The tutorial's plain-HTTP loopback listener is warned about on purpose (issue 13): the tutorial's clusters keep it.
+    const warnings = run.err.filter((line) => line.includes('warning:') && !line.includes('/etcd/localListener/enabled  warning: etcd serves http://'));
     assert.equal(warnings, [], `expected no warnings for ${example.name}; got:\n${warnings.join('\n')}`);
   });
 
