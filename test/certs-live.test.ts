@@ -191,7 +191,10 @@ live('forms and is healthy, each member on its own server and peer certificate, 
   const list = must(await ctl(world, { cert: world.cluster.certs.cert, key: world.cluster.certs.key }, ['member', 'list']), 'member list');
   assert.equal(parseMemberList(list.stdout).map((m) => `${m.name} ${m.status}`).sort(), ['master1 started', 'master2 started', 'master3 started']);
   for (const member of world.cluster.members) {
-    assert.not.match(logOf(member), /rejected connection/, `${member.name} refused no peer: each connects from the ip its peer certificate names\n${allLogs(world.cluster)}`);
+    // A handshake cut short (EOF, a reset: etcdctl giving up on a member still starting) is logged as a rejection too;
+    // what must not be there is a certificate refused.
+    const refused = logOf(member).split('\n').filter((line) => /rejected connection .*(x509|certificate|authority)/.test(line));
+    assert.equal(refused, [], `${member.name} refused no peer's certificate: each connects from the ip its peer certificate names\n${allLogs(world.cluster)}`);
     const env = member.argv.join(' ');
     assert.ok(env.includes(`--peer-cert-file=${world.certDir}/${member.name}-peer.pem`), env);
   }
