@@ -200,6 +200,14 @@ live('forms and is healthy, each member on its own server and peer certificate, 
   }
 });
 
+live('out/verify.sh --local, with its defaults (the health-check client certificate), finds every member healthy', async ({ world, skip }) => {
+  if (skip || !world) return;
+  const words = [...world.network.enter, 'bash', join(world.cluster.outDir, 'verify.sh'), '--local'];
+  const result = await run(words[0] ?? 'nsenter', words.slice(1), { env: baseEnv(), cwd: world.dir, timeoutMs: 60_000 });
+  assert.is(result.code, 0, explain(result));
+  for (const member of MASTERS) assert.match(result.stdout, new RegExp(member.name), explain(result));
+});
+
 live("kube-apiserver's client certificate reads and writes", async ({ world, skip }) => {
   if (skip || !world) return;
   const apiserver = { cert: join(world.pki, 'apiserver-etcd-client.pem'), key: join(world.pki, 'apiserver-etcd-client-key.pem') };

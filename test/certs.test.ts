@@ -169,6 +169,11 @@ function x509(file: string, ...args: string[]): string {
   return run.stdout;
 }
 
+/** A certificate's SANs as openssl's subjectAltName value takes them again (IP:…, DNS:…). */
+function sansOf(cert: string): string {
+  return x509(cert, '-ext', 'subjectAltName').split('\n')[1]?.trim().replace(/IP Address:/g, 'IP:').replace('0:0:0:0:0:0:0:1', '::1') ?? '';
+}
+
 function verify(ca: string, cert: string, purpose: string): boolean {
   return spawnSync('openssl', ['verify', '-purpose', purpose, '-CAfile', ca, cert], { encoding: 'utf8' }).status === 0;
 }
@@ -247,8 +252,7 @@ test('certs.sh --renew re-issues only the certificates that expire within DAYS, 
     const pki = join(p.dir, 'pki');
     // master2's server certificate, re-signed by the same CA for the same key, valid one day: the one that is due.
     const cert = join(pki, 'master2-server.pem');
-    const sans = x509(cert, '-ext', 'subjectAltName').split('\n')[1]?.trim().replace(/IP Address:/g, 'IP:').replace(/0:0:0:0:0:0:0:1/, '::1') ?? '';
-    const ext = writeFile(join(p.dir, 'short.cnf'), `[x]\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = ${sans}\n`);
+    const ext = writeFile(join(p.dir, 'short.cnf'), `[x]\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = ${sansOf(cert)}\n`);
     const csr = join(p.dir, 'short.csr');
     assert.is(spawnSync('openssl', ['req', '-new', '-key', join(pki, 'master2-server-key.pem'), '-subj', '/CN=master2', '-out', csr]).status, 0);
     assert.is(spawnSync('openssl', ['x509', '-req', '-in', csr, '-CA', join(pki, 'ca.pem'), '-CAkey', join(pki, 'ca-key.pem'), '-set_serial', '7', '-days', '1', '-extfile', ext, '-extensions', 'x', '-out', cert]).status, 0);
@@ -376,14 +380,14 @@ test('preflight.sh --local fails, naming the member and certificate, for each wa
     const other = join(p.dir, 'other-ca');
     writeFile(join(other, '.keep'), '');
     assert.is(spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(other, 'key.pem'), '-out', join(other, 'ca.pem'), '-days', '30', '-subj', '/CN=another CA']).status, 0);
-    const sansOf = (name: string) => x509(join(pki, `${name}.pem`), '-ext', 'subjectAltName').split('\n')[1]?.trim().replace(/IP Address:/g, 'IP:').replace('0:0:0:0:0:0:0:1', '::1') ?? '';
+    const sansOfMember = (name: string) => sansOf(join(pki, `${name}.pem`));
 
     // A server-only certificate as master2's peer certificate: the issue's cluster that never forms.
-    resign(p.dir, 'master2-peer', { usage: 'serverAuth', sans: sansOf('master2-peer') });
+    resign(p.dir, 'master2-peer', { usage: 'serverAuth', sans: sansOfMember('master2-peer') });
     // master1's server certificate from another CA.
-    resign(p.dir, 'master1-server', { sans: sansOf('master1-server'), ca: { cert: join(other, 'ca.pem'), key: join(other, 'key.pem') } });
+    resign(p.dir, 'master1-server', { sans: sansOfMember('master1-server'), ca: { cert: join(other, 'ca.pem'), key: join(other, 'key.pem') } });
     // master3's server certificate expired.
-    resign(p.dir, 'master3-server', { sans: sansOf('master3-server'), dates: ['20200101000000Z', '20200102000000Z'] });
+    resign(p.dir, 'master3-server', { sans: sansOfMember('master3-server'), dates: ['20200101000000Z', '20200102000000Z'] });
     // master1's peer certificate without master1's ip.
     resign(p.dir, 'master1-peer', { sans: 'DNS:master1.node.local.consul' });
     // kube-apiserver's client certificate made as a server certificate.
@@ -414,7 +418,7 @@ test('preflight.sh --local in the shared layout: a server-only certificate fails
   try {
     assert.is(p.certs().code, 0, 'certs.sh makes the tutorial\'s ca.pem and kubernetes.pem');
     assert.is(preflightLocal(p.dir).code, 0);
-    const sans = x509(join(p.dir, 'kubernetes.pem'), '-ext', 'subjectAltName').split('\n')[1]?.trim().replace(/IP Address:/g, 'IP:') ?? '';
+    const sans = sansOf(join(p.dir, 'kubernetes.pem'));
     // resign() works in pki/: the shared layout's files lie beside cluster.json.
     writeFile(join(p.dir, 'pki', '.keep'), '');
     for (const [from, to] of [['kubernetes-key.pem', 'pki/kubernetes-key.pem'], ['ca.pem', 'pki/ca.pem'], ['ca-key.pem', 'pki/ca-key.pem']]) writeFileSync(join(p.dir, to ?? ''), readFileSync(join(p.dir, from ?? '')));
