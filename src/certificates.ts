@@ -286,6 +286,6 @@ export function plainListenerWarning(localUrl: string): { pointer: string; messa
     pointer: '/etcd/localListener/enabled',
     message:
       `etcd serves ${localUrl} in plain HTTP with no client certificate: any local user or hostNetwork pod on a master can read and write everything, /registry/secrets included. ` +
-      'Turn it off ("localListener": {"enabled": false}), or use the kubeadm profile, whose loopback listener is HTTPS with client certificates (out/README.md: Who can reach etcd)',
+      'Make it HTTPS with client certificates ("localListener": {"tls": true}, as the kubeadm profile\'s is) or turn it off ("enabled": false) (out/README.md: Who can reach etcd)',
   };
 }

@@ -121,13 +121,17 @@ extraEnv: {
 }
 }
 /**
- * The plain-HTTP client listener on the loopback address (the tutorial's http://127.0.0.1:2379). The liveness probe and verify.sh use it. Turn it off to serve clients only over TLS.
+ * The client listener on the loopback address: the tutorial's is plain HTTP (http://127.0.0.1:2379), which any local user or hostNetwork pod can read and write through, with no certificate; "tls": true makes it HTTPS with client certificates, as the kubeadm profile's always is. The liveness probe and verify.sh use it. Turn it off to serve clients only on the master's ip.
  */
 export interface LocalListener {
 /**
  * Whether etcd also listens for plain-HTTP clients on the loopback address.
  */
 enabled: boolean
+/**
+ * Serve the loopback listener over HTTPS, asking for a client certificate signed by the CA (the kubeadm profile's way), instead of plain HTTP. The server certificate must then cover the loopback address (certs.sh's does).
+ */
+tls: boolean
 /**
  * The loopback address to listen on: 127.0.0.1, or ::1 on an IPv6-only master.
  */

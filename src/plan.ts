@@ -183,8 +183,10 @@ export interface Plan {
     peerPort: string;
     /** Every port etcd listens on on a master, which preflight.sh finds free: the kubeadm profile adds the metrics port. */
     hostPorts: string[];
-    /** The plain-HTTP loopback client URL, or "" when the listener is off. */
+    /** The plain-HTTP loopback client URL, or "" when the listener is off or HTTPS. */
     localClientUrl: string;
+    /** The tutorial profile's loopback listener, HTTP or HTTPS, or "" when it is off (kubeadm's is not this one). */
+    localListenUrl: string;
   };
   /** Present for the kubeadm profile only. */
   kubeadm: KubeadmPodPlan | undefined;
@@ -268,11 +270,20 @@ export function initialCluster(members: readonly Pick<Member, 'name' | 'peerUrl'
   return members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
 }
 
-/** The tutorial's plain-HTTP loopback listener; the kubeadm profile has none (its loopback listener is HTTPS). */
-export function localClientUrl(cluster: Cluster): string {
+/**
+ * The tutorial profile's loopback listener: plain HTTP (the tutorial's), HTTPS with client certificates
+ * (localListener.tls), or "" when it is off. The kubeadm profile's is its own, always HTTPS on the client port.
+ */
+export function localListenUrl(cluster: Cluster): string {
   const listener = cluster.etcd.localListener;
-  if (cluster.etcd.profile === 'kubeadm') return '';
-  return listener.enabled ? url('http', listener.address, listener.port ?? cluster.etcd.clientPort) : '';
+  if (cluster.etcd.profile === 'kubeadm' || !listener.enabled) return '';
+  return url(listener.tls ? 'https' : 'http', listener.address, listener.port ?? cluster.etcd.clientPort);
+}
+
+/** The plain-HTTP loopback listener, which asks nothing of a client, or "" when there is none. */
+export function localClientUrl(cluster: Cluster): string {
+  const local = localListenUrl(cluster);
+  return local.startsWith('http:') ? local : '';
 }
 
 /** kubeadm's --listen-metrics-urls: plain HTTP on a loopback address, where kubelet's probes ask. */
@@ -301,7 +312,7 @@ function member(cluster: Cluster, master: Master, initial: string, certificates:
   const ownPeerUrl = peerUrl(cluster, master);
   const clientUrl = url('https', master.host, etcd.clientPort);
   const listenPeerUrl = url('https', master.ip, etcd.peerPort);
-  const local = localClientUrl(cluster);
+  const local = localListenUrl(cluster);
   const listener = etcd.localListener;
   const kubeadm = etcd.profile === 'kubeadm';
   // kubeadm replaces the plain-HTTP loopback listener with an HTTPS one, on the loopback of the master's family.
@@ -431,7 +442,9 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
   const fromOut = (file: string) => (posix.isAbsolute(file) ? file : posix.normalize(posix.join(context.configDirFromOut, file)));
   // The kubeadm profile also serves clients on the loopback address over TLS (kube-apiserver's usual endpoint), so the
   // certificate must cover it, as kubeadm's server certificate does.
-  const loopbacks = etcd.profile === 'kubeadm' ? cluster.masters.map(loopbackFor) : [];
+  // So must it when the tutorial profile's loopback listener is HTTPS.
+  const httpsLocal = etcd.profile !== 'kubeadm' && localListenUrl(cluster).startsWith('https:');
+  const loopbacks = etcd.profile === 'kubeadm' ? cluster.masters.map(loopbackFor) : httpsLocal ? [etcd.localListener.address] : [];
   const certificates = certificatePlan(cluster, context, loopbacks);
   const members = cluster.masters.map((m) => member(cluster, m, initial, certificates));
   const local = localClientUrl(cluster);
@@ -477,6 +490,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       peerPort: String(etcd.peerPort),
       hostPorts: [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String),
       localClientUrl: local,
+      localListenUrl: localListenUrl(cluster),
     },
     kubeadm:
       etcd.profile === 'kubeadm' && rules

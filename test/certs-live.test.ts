@@ -19,12 +19,15 @@ import {
   baseEnv,
   check,
   explain,
+  httpGet,
   indent,
   LiveFailure,
   mapToMachine,
   memberLoopback,
   parseMemberList,
+  prepareCluster,
   readKubeadmManifest,
+  removeCluster,
   run,
   runningCount,
   sleep,
@@ -309,3 +312,44 @@ live('certs.sh --renew re-issues only master2\'s server certificate; rolled out 
 });
 
 live.run();
+
+// The tutorial profile with its loopback listener made HTTPS (localListener.tls): one member, on this machine's own
+// 127.0.0.1 (support/live-cluster.ts lets a cluster of one have the loopback listener).
+const tutorial = suite<{ cluster?: LiveCluster; skip?: boolean }>('the tutorial profile with an HTTPS loopback listener, live on etcd 3.4');
+
+tutorial.before(async (context) => {
+  if (!requireTools('the HTTPS loopback listener, live', 'etcd', 'etcdctl', 'openssl')) {
+    context.skip = true;
+    return;
+  }
+  context.cluster = await prepareCluster({
+    label: 'the HTTPS loopback cluster',
+    slug: 'https-loopback',
+    masters: [{ name: 'master1', ip: '127.0.0.1', host: '127.0.0.1' }],
+    localListener: '127.0.0.1',
+    localListenerTls: true,
+  });
+  for (const member of context.cluster.members) startMember(member);
+});
+
+tutorial.after(async (context) => {
+  await stopAll(context.cluster);
+  removeCluster(context.cluster);
+});
+
+tutorial('its manifest listens on https://127.0.0.1; a client without a certificate is refused there, one with the client certificate answered', async ({ cluster, skip }) => {
+  if (skip || !cluster) return;
+  await waitHealthy(cluster, 30_000);
+  const member = cluster.members[0] as LiveMember;
+  assert.match(member.manifestEnv['ETCD_LISTEN_CLIENT_URLS'] ?? '', /,https:\/\/127\.0\.0\.1:\d+$/, 'the loopback listener is HTTPS');
+  check((cluster.localUrl ?? '').startsWith('https://127.0.0.1:'), `the loopback URL: ${cluster.localUrl ?? '(none)'}`);
+  const bare = await httpGet(`${cluster.localUrl ?? ''}/health`, { ca: cluster.certs.ca });
+  assert.ok(bare.error !== undefined || bare.status === undefined, `no certificate, no answer: ${JSON.stringify(bare)}`);
+  const plain = await httpGet(`${(cluster.localUrl ?? '').replace('https:', 'http:')}/health`);
+  assert.ok(plain.status === undefined || plain.status >= 400, `plain HTTP gets nothing either: ${JSON.stringify(plain)}`);
+  const good = await httpGet(`${cluster.localUrl ?? ''}/health`, cluster.certs);
+  assert.is(good.status, 200, JSON.stringify(good));
+  assert.match(good.body ?? '', /"health":"true"/);
+});
+
+tutorial.run();

@@ -465,6 +465,22 @@ test('the plain-HTTP loopback listener: generate warns once, at its place in clu
   assert.match(generated({ ...perMember, etcd: { profile: 'kubeadm' } }).readme, /\*\*The loopback listener\*\* \(kubeadm's\) is HTTPS on the client port and asks for a client certificate/);
 });
 
+test('localListener.tls makes the tutorial profile\'s loopback listener HTTPS: the certificate must cover it, verify.sh uses TLS, no warning', () => {
+  const p = planOf({ ...minimalCluster(3), etcd: { localListener: { enabled: true, tls: true } } });
+  const env = new Map(p.members[0]?.env.map((e) => [e.name, e.value]));
+  assert.is(env.get('ETCD_LISTEN_CLIENT_URLS'), 'https://192.168.56.11:2379,https://127.0.0.1:2379');
+  assert.is(p.etcd.localClientUrl, '', 'no plain-HTTP listener');
+  assert.ok(p.subjectAltNames.includes('127.0.0.1'), 'preflight.sh wants the shared certificate to cover 127.0.0.1');
+  assert.match(p.certificates.certificates[0]?.subjectAltName ?? '', /IP:127\.0\.0\.1$/, 'and certs.sh makes it so');
+  assert.is(p.verify.memberListNeedsTls, true);
+  const out = generated({ ...minimalCluster(3), etcd: { localListener: { enabled: true, tls: true } } });
+  assert.not.ok(out.said.some((line) => /plain HTTP/.test(line)), out.said.join('\n'));
+  assert.match(out.readme, /\*\*The loopback listener `https:\/\/127\.0\.0\.1:2379`\*\* is HTTPS and asks for a client certificate/);
+  // The default stays the tutorial's, byte for byte.
+  const tutorial = planOf(minimalCluster(3));
+  assert.is(new Map(tutorial.members[0]?.env.map((e) => [e.name, e.value])).get('ETCD_LISTEN_CLIENT_URLS'), 'https://192.168.56.11:2379,http://127.0.0.1:2379');
+});
+
 test('out/README.md says which client certificates etcd accepts and why, and lists each certificate with its use, usage and SANs', () => {
   const shared = generated(minimalCluster(3)).readme;
   assert.match(shared, /It accepts \*\*any\s+certificate its CA \(`ca\.pem`\) signed\*\*, with full read and write access to everything/);

@@ -25,7 +25,7 @@ test('a minimal cluster gets the tutorial defaults', () => {
     dataDir: '/var/lib/etcd',
     certDir: '/etc/etcd',
     manifestDir: '/etc/kubernetes/manifests',
-    localListener: { enabled: true, address: '127.0.0.1' },
+    localListener: { enabled: true, tls: false, address: '127.0.0.1' },
     metricsListener: { address: '127.0.0.1', port: 2381 },
     extraArgs: {},
     extraEnv: {},
