@@ -3,8 +3,9 @@
 # Connects with: vagrant ssh NODE (vagrant chooses the ssh options; cluster.json passes none).
 #
 # Run before distribute.sh. Checks, and says what to do about each failure:
-#   on this machine: the certificate's SANs cover every master's host and ip; it is valid now and for at least
-#     30 more days; it is signed by the CA; it matches the key;
+#   on this machine, for each certificate (tls in cluster.json): its SANs cover the names it serves; it is valid now
+#     and for at least 30 more days; the CA signed it; its key usage allows what it is for (serving, connecting, or
+#     both for a peer); it matches its key;
 #   on every node (one connection each): it is reachable, and its clock is within 1 s of this machine's;
 #   on every master: the login user may run sudo without a password; ports 2379 and 2380 are free or
 #     etcd's own (judged with sudo ss, which alone sees every socket's process); /etc/kubernetes/manifests exists; and its ip in
@@ -296,13 +297,8 @@ while (($#)); do
 done
 select_hosts master1 master2 master3 worker1 worker2 worker3
 
-# The certificate files on this machine (tls in cluster.json, relative to it).
+# The CA on this machine (tls.ca in cluster.json); each certificate is named where check_certificates checks it.
 ca=$(beside_script ../ca.pem)
-cert=$(beside_script ../kubernetes.pem)
-key=$(beside_script ../kubernetes-key.pem)
-# What the certificate's SANs must cover, each with the openssl option that checks it.
-san_names=(master1.node.local.consul 192.168.56.11 master2.node.local.consul 192.168.56.12 master3.node.local.consul 192.168.56.13)
-san_checks=(-checkhost -checkip -checkhost -checkip -checkhost -checkip)
 declare -A master_ip=(
   [master1]=192.168.56.11
   [master2]=192.168.56.12
@@ -316,30 +312,33 @@ bad() { # WHAT WHAT-TO-DO
   problems=$((problems + 1))
 }
 
-check_certificates() {
-  step local "check the certificates (tls in cluster.json)"
-  command -v openssl >/dev/null || fail "openssl is needed for the certificate checks: apt-get install openssl"
+# check_certificate LABEL CERT KEY PURPOSES [OPTION NAME]...: one certificate, for the purposes it serves
+# (sslserver, sslclient: comma-separated) and the names its SANs must cover (-checkhost NAME, -checkip ADDRESS).
+check_certificate() {
+  local label=$1 cert=$2 key=$3 purposes=$4
+  shift 4
   local file missing=no
-  for file in "$ca" "$cert" "$key"; do
+  for file in "$cert" "$key"; do
     if [[ ! -r $file ]]; then
-      bad "cannot read $file" "make the certificates first, or correct tls in cluster.json"
+      bad "cannot read $file" "make the certificates first, or correct tls in cluster.json (out/certs.sh makes them)"
       missing=yes
     fi
   done
   [[ $missing == no ]] || return 0
   if ! openssl x509 -in "$cert" -noout 2>/dev/null; then
-    bad "$cert is not a PEM certificate" "point tls.cert in cluster.json at the certificate (a file that starts with -----BEGIN CERTIFICATE-----)"
+    bad "$cert is not a PEM certificate" "point tls in cluster.json at the certificate (a file that starts with -----BEGIN CERTIFICATE-----), or move it aside and run out/certs.sh"
     return 0
   fi
 
-  local i name answer
-  for i in "${!san_names[@]}"; do
-    name=${san_names[i]}
-    answer=$(openssl x509 -in "$cert" -noout "${san_checks[i]}" "$name" 2>&1) || true
+  local option name answer
+  while (($#)); do
+    option=$1 name=$2
+    shift 2
+    answer=$(openssl x509 -in "$cert" -noout "$option" "$name" 2>&1) || true
     if [[ $answer == *"does match"* ]]; then
-      good "the certificate covers $name"
+      good "$label covers $name"
     else
-      bad "the certificate's SANs do not cover $name" "make the certificate again with $name among its subject alternative names"
+      bad "$label's SANs do not cover $name" "make the certificate again with $name among its subject alternative names"
     fi
   done
 
@@ -348,26 +347,57 @@ check_certificates() {
   start=$(date -d "$(openssl x509 -in "$cert" -noout -startdate | cut -d= -f2)" +%s)
   end=$(openssl x509 -in "$cert" -noout -enddate | cut -d= -f2)
   if ((start > now)); then
-    bad "the certificate is not valid yet (from $(date -u -d "@$start"))" "check this machine's clock, or make the certificate again"
+    bad "$label is not valid yet (from $(date -u -d "@$start"))" "check this machine's clock, or make the certificate again"
   elif ! openssl x509 -in "$cert" -noout -checkend 0 >/dev/null; then
-    bad "the certificate expired on $end" "make a new certificate"
+    bad "$label expired on $end" "make a new certificate: out/certs.sh --renew"
   elif ! openssl x509 -in "$cert" -noout -checkend $((30 * 24 * 3600)) >/dev/null; then
-    bad "the certificate expires within 30 days, on $end" "make a new certificate before it expires"
+    bad "$label expires within 30 days, on $end" "make a new certificate before it expires: out/certs.sh --renew"
   else
-    good "the certificate is valid until $end"
+    good "$label is valid until $end"
   fi
 
-  if answer=$(openssl verify -no_check_time -CAfile "$ca" "$cert" 2>&1); then
-    good "the certificate is signed by the CA in ${ca##*/}"
+  if [[ $ca_ok == no ]]; then
+    : # told once, above
+  elif answer=$(openssl verify -no_check_time -CAfile "$ca" "$cert" 2>&1); then
+    good "$label is signed by the CA in ${ca##*/}"
+    # What the certificate may be used for (its extended key usage): a server certificate must allow serving,
+    # a client certificate connecting, and a peer certificate both, for a peer also connects. etcd refuses any
+    # other with "x509: certificate specifies an incompatible key usage", and the cluster never forms.
+    local purpose role usage
+    local -a wanted
+    IFS=, read -r -a wanted <<<"$purposes"
+    for purpose in "${wanted[@]}"; do
+      if [[ $purpose == sslserver ]]; then role=server usage=serverAuth; else role=client usage=clientAuth; fi
+      if openssl verify -no_check_time -purpose "$purpose" -CAfile "$ca" "$cert" >/dev/null 2>&1; then
+        good "$label may be used by a TLS $role ($usage)"
+      else
+        bad "$label may not be used by a TLS $role: its extended key usage lacks $usage, and etcd refuses it (\"certificate specifies an incompatible key usage\")" "make it again with extendedKeyUsage $usage (out/certs.sh makes each certificate with the usages it needs)"
+      fi
+    done
   else
-    bad "the certificate is not signed by the CA in ${ca##*/}: $(tail -n 1 <<<"$answer")" "sign it with that CA, or point tls.ca at the CA that signed it"
+    bad "$label is not signed by the CA in ${ca##*/}: $(tail -n 1 <<<"$answer")" "sign it with that CA, or point tls.ca at the CA that signed it"
   fi
 
   if [[ "$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null)" == "$(openssl pkey -in "$key" -pubout 2>/dev/null)" ]]; then
-    good "the key matches the certificate"
+    good "the key matches $label"
   else
-    bad "the key in ${key##*/} does not match the certificate" "point tls.key at the certificate's own key"
+    bad "the key in ${key##*/} does not match $label" "point tls in cluster.json at the certificate's own key"
   fi
+}
+
+check_certificates() {
+  step local "check the certificates (tls in cluster.json)"
+  command -v openssl >/dev/null || fail "openssl is needed for the certificate checks: apt-get install openssl"
+  # Without a CA the certificates are still checked for all the rest: every problem is told in one run.
+  ca_ok=no
+  if [[ ! -r $ca ]]; then
+    bad "cannot read $ca" "make the certificates first, or correct tls in cluster.json (out/certs.sh makes them)"
+  elif ! openssl x509 -in "$ca" -noout 2>/dev/null; then
+    bad "$ca is not a PEM certificate" "point tls.ca in cluster.json at the CA certificate"
+  else
+    ca_ok=yes
+  fi
+  check_certificate 'the certificate' "$(beside_script ../kubernetes.pem)" "$(beside_script ../kubernetes-key.pem)" sslserver,sslclient -checkhost master1.node.local.consul -checkip 192.168.56.11 -checkhost master2.node.local.consul -checkip 192.168.56.12 -checkhost master3.node.local.consul -checkip 192.168.56.13
 }
 
 check_node() { # NODE

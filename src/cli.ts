@@ -10,6 +10,8 @@ import { render, shellWord } from './render.js';
 import { terminalLines, terminalSafe } from './safe-text.js';
 import { assertReplaceable, identityOf, lockOut, OutRefused, reachesOut, readOut, readRecord, recover, replaceOut, resolveOut, survey, withRecord, type Change, type OutTarget } from './emit.js';
 import { upgradeFinding } from './etcd-profile.js';
+import { keysGitWouldCommit } from './key-safety.js';
+import { plainListenerWarning } from './certificates.js';
 
 export const usage = `Usage: etcd-bootstrap generate [--config FILE] [--out DIR] [--check]
 
@@ -140,6 +142,19 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
     configDirFromOut: toPosix(relative(outDir, configDir)) || '.',
     outDirFromConfig: toPosix(relative(configDir, outDir)) || '.',
   });
+  const keyPaths = thePlan.certificates.keyFiles.map((file) => resolve(configDir, file));
+  const keyInOut = keyPaths.find((key) => reachesOut(key, target));
+  if (keyInOut) {
+    io.err(`${configShown}  /tls  puts the private key ${terminalSafe(shown(keyInOut))} into ${outShown}/, which is committed: keep keys outside it (tls.dir, tls.caKey). ${outShown}/ is unchanged.`);
+    return 1;
+  }
+  const plainListener = plainListenerWarning(thePlan.etcd.localClientUrl);
+  if (plainListener) report(locateInFile(values.config ?? 'cluster.json', [{ severity: 'warning', ...plainListener }]));
+  const unignored = keysGitWouldCommit(configDir, keyPaths);
+  if (unignored.length > 0) {
+    const list = unignored.map((key) => terminalSafe(shown(key))).join(', ');
+    io.err(`warning: git does not ignore ${unignored.length === 1 ? 'the private key' : 'the private keys'} ${list} (tls in ${configShown}), inside the repository: one \`git add .\` would commit ${unignored.length === 1 ? 'it' : 'them'}. Add ${unignored.length === 1 ? 'it' : 'them'}, or ${terminalSafe(loaded.cluster.tls.dir)}/, to .gitignore.`);
+  }
   const files = withRecord(render(thePlan));
 
   // --check writes nothing, so it takes no lock: it must work in a read-only checkout (CI).

@@ -138,13 +138,17 @@ extraEnv: {
 }
 }
 /**
- * The plain-HTTP client listener on the loopback address (the tutorial's http://127.0.0.1:2379). The liveness probe and verify.sh use it. Turn it off to serve clients only over TLS.
+ * The client listener on the loopback address: the tutorial's is plain HTTP (http://127.0.0.1:2379), which any local user or hostNetwork pod can read and write through, with no certificate; "tls": true makes it HTTPS with client certificates, as the kubeadm profile's always is. The liveness probe and verify.sh use it. Turn it off to serve clients only on the master's ip.
  */
 export interface LocalListener {
 /**
  * Whether etcd also listens for plain-HTTP clients on the loopback address.
  */
 enabled: boolean
+/**
+ * Serve the loopback listener over HTTPS, asking for a client certificate signed by the CA (the kubeadm profile's way), instead of plain HTTP. The server certificate must then cover the loopback address (certs.sh's does).
+ */
+tls: boolean
 /**
  * The loopback address to listen on: 127.0.0.1, or ::1 on an IPv6-only master.
  */
@@ -168,21 +172,41 @@ address: ("127.0.0.1" | "::1")
 port: number
 }
 /**
- * The certificate files on the operator's machine that distribute.sh copies to every master, relative to cluster.json. One certificate serves peers and clients, as in the tutorial; its SANs must cover every master's host and ip.
+ * The certificates: which layout, where certs.sh writes them on the operator's machine, and the files distribute.sh copies to the masters. Paths are relative to cluster.json. "shared" (the default, the tutorial's): one certificate (tls.cert) is every member's server, peer and client certificate, and any certificate the CA signed is a full etcd client. "per-member": a dedicated etcd CA signs, per master, a server and a peer certificate, plus one client certificate for kube-apiserver and one for health checks (kubeadm's set); each master gets only its own keys.
  */
 export interface Tls {
 /**
- * The CA certificate that signed the certificate (ETCD_TRUSTED_CA_FILE, ETCD_PEER_TRUSTED_CA_FILE).
+ * "shared": the tutorial's one certificate for everything (tls.ca, tls.cert, tls.key). "per-member": per master a server certificate (SANs: its host and ip, localhost, 127.0.0.1, ::1) and a peer certificate (its host and ip), and client certificates for kube-apiserver and for health checks, all in tls.dir, signed by the CA in tls.ca.
  */
-ca: string
+layout: ("shared" | "per-member")
 /**
- * The certificate each member serves and presents to its peers (ETCD_CERT_FILE, ETCD_PEER_CERT_FILE).
+ * Where certs.sh writes the per-member layout's certificates and keys (and the CA, unless tls.ca names one). Keep it outside out/ and out of git: the project's .gitignore lists pki/.
+ */
+dir: string
+/**
+ * The etcd CA certificate that signed every certificate (ETCD_TRUSTED_CA_FILE, ETCD_PEER_TRUSTED_CA_FILE; --trusted-ca-file). etcd accepts every client certificate this CA signed: give etcd a CA of its own. certs.sh makes it when absent; an existing one may be named here, with tls.caKey. When absent: ca.pem (shared), DIR/ca.pem (per-member).
+ */
+ca?: string
+/**
+ * The shared layout's certificate: each member serves it and presents it to its peers and as a client (ETCD_CERT_FILE, ETCD_PEER_CERT_FILE). Not used by the per-member layout.
  */
 cert: string
 /**
- * The certificate's private key (ETCD_KEY_FILE, ETCD_PEER_KEY_FILE). It is copied to the masters with mode 0600 and never into out/.
+ * The shared certificate's private key (ETCD_KEY_FILE, ETCD_PEER_KEY_FILE). It is copied to the masters with mode 0600 and never into out/. Not used by the per-member layout.
  */
 key: string
+/**
+ * The CA's private key, which certs.sh signs with; it never leaves this machine. When absent: ca-key.pem beside tls.ca (cfssl's name).
+ */
+caKey?: string
+/**
+ * How many days certs.sh makes a certificate valid for (kubeadm's: 365). `certs.sh --renew` re-issues those that expire within 30 days.
+ */
+days: number
+/**
+ * How many days a CA that certs.sh makes is valid for (kubeadm's: 3650).
+ */
+caDays: number
 }
 /**
  * The tutorial's: `vagrant ssh NAME` and `vagrant scp` (the vagrant-scp plugin), run from the Vagrant project directory.

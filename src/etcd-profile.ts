@@ -79,6 +79,9 @@ export interface KubeadmMemberInput {
   metricsUrl: string;
   cert: string;
   key: string;
+  /** The peer certificate and key: the server's own in the shared layout, the member's peer pair in the per-member one. */
+  peerCert: string;
+  peerKey: string;
   ca: string;
 }
 
@@ -105,8 +108,8 @@ export function kubeadmBaseFlags(member: KubeadmMemberInput, etcd: Pick<EtcdConf
     { name: 'key-file', value: member.key },
     { name: 'trusted-ca-file', value: member.ca },
     { name: 'client-cert-auth', value: 'true' },
-    { name: 'peer-cert-file', value: member.cert },
-    { name: 'peer-key-file', value: member.key },
+    { name: 'peer-cert-file', value: member.peerCert },
+    { name: 'peer-key-file', value: member.peerKey },
     { name: 'peer-trusted-ca-file', value: member.ca },
     { name: 'peer-client-cert-auth', value: 'true' },
     { name: 'snapshot-count', value: '10000' },
@@ -292,7 +295,7 @@ function viaOf(verify: unknown): VerifyVia | undefined {
 /** The names of the flags the kubeadm profile passes before extraArgs (the same for every member). */
 export function kubeadmFlagNames(rules: VersionRules): string[] {
   const blank: KubeadmMemberInput = {
-    name: '', listenClientUrls: '', clientUrl: '', listenPeerUrl: '', peerUrl: '', initialCluster: '', initialClusterState: 'new', metricsUrl: '', cert: '', key: '', ca: '',
+    name: '', listenClientUrls: '', clientUrl: '', listenPeerUrl: '', peerUrl: '', initialCluster: '', initialClusterState: 'new', metricsUrl: '', cert: '', key: '', peerCert: '', peerKey: '', ca: '',
   };
   return kubeadmBaseFlags(blank, { dataDir: '', clusterToken: '' }, rules).map((f) => f.name);
 }

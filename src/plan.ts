@@ -34,20 +34,10 @@ import {
   type TimeSyncService,
 } from './time-sync.js';
 import { KUBEADM, versionRules, type EtcdVersion, type ProbePaths, type VersionRules } from './etcd-versions.js';
+import { apiserverEtcdPlan, certificatePlan, memberCertificates, memberTlsFiles, remotePath, tlsFileWord, type ApiserverEtcdPlan, type CertificatePlan, type CertificateSpec, type TlsFile } from './certificates.js';
 
 export type { EnvVar } from './etcd-profile.js';
-
-/** A certificate file: where it is on the operator's machine, where it is staged and where it lands on a master. */
-export interface TlsFile {
-  /** Path relative to the out/ directory, so that a script finds it from its own location. */
-  fromOut: string;
-  /** The file name in the remote user's home directory after the copy (the tutorial's ~/ca.pem). */
-  staged: string;
-  /** Where it ends up on the master. */
-  remote: string;
-  /** Its mode there: 0600 for the key, 0644 for the rest. */
-  mode: string;
-}
+export type { TlsFile } from './certificates.js';
 
 /** One etcd member: a master and everything derived from it. */
 export interface Member {
@@ -75,6 +65,12 @@ export interface Member {
   manifestFile: string;
   /** Whether it joins a running cluster (joinedWith, rejoinedWith): out/members.sh starts it, not distribute.sh. */
   joining: boolean;
+  /** The certificate files distribute.sh gives this master: its own, and the CA (src/certificates.ts). */
+  tlsFiles: TlsFile[];
+  /** distribute.sh's words for them, space-separated: `fromOut:staged:remote:mode` each (no path holds ':' or a space). */
+  tlsFileList: string;
+  /** Their staged names, for the step line ("kubernetes.pem, kubernetes-key.pem, ca.pem"). */
+  tlsFileNames: string;
 }
 
 export interface Node {
@@ -227,12 +223,22 @@ export interface Plan {
     hostPorts: string[];
     /** The same ports as the README says them: "2379 and 2380", "2379, 2380 and 2381". */
     hostPortsText: string;
-    /** The plain-HTTP loopback client URL, or "" when the listener is off. */
+    /** The plain-HTTP loopback client URL, or "" when the listener is off or HTTPS. */
     localClientUrl: string;
+    /** The tutorial profile's loopback listener, HTTP or HTTPS, or "" when it is off (kubeadm's is not this one). */
+    localListenUrl: string;
   };
   /** Present for the kubeadm profile only. */
   kubeadm: KubeadmPodPlan | undefined;
+  /**
+   * The CA, and the client certificate and key verify.sh presents (here and on a master): the shared certificate, or
+   * in the per-member layout the health-check client.
+   */
   tls: { ca: TlsFile; cert: TlsFile; key: TlsFile };
+  /** Every certificate certs.sh makes and preflight.sh checks (src/certificates.ts). */
+  certificates: CertificatePlan;
+  /** kube-apiserver's settings for this etcd (out/kube-apiserver-etcd.yaml). */
+  apiserver: ApiserverEtcdPlan;
   manifest: {
     /** The file name in the remote user's home after the copy (the tutorial's ~/etcd.manifest). */
     staged: string;
@@ -441,11 +447,20 @@ export function initialCluster(members: readonly Pick<Member, 'name' | 'peerUrl'
   return members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
 }
 
-/** The tutorial's plain-HTTP loopback listener; the kubeadm profile has none (its loopback listener is HTTPS). */
-export function localClientUrl(cluster: Cluster): string {
+/**
+ * The tutorial profile's loopback listener: plain HTTP (the tutorial's), HTTPS with client certificates
+ * (localListener.tls), or "" when it is off. The kubeadm profile's is its own, always HTTPS on the client port.
+ */
+export function localListenUrl(cluster: Cluster): string {
   const listener = cluster.etcd.localListener;
-  if (cluster.etcd.profile === 'kubeadm') return '';
-  return listener.enabled ? url('http', listener.address, listener.port ?? cluster.etcd.clientPort) : '';
+  if (cluster.etcd.profile === 'kubeadm' || !listener.enabled) return '';
+  return url(listener.tls ? 'https' : 'http', listener.address, listener.port ?? cluster.etcd.clientPort);
+}
+
+/** The plain-HTTP loopback listener, which asks nothing of a client, or "" when there is none. */
+export function localClientUrl(cluster: Cluster): string {
+  const local = localListenUrl(cluster);
+  return local.startsWith('http:') ? local : '';
 }
 
 /** kubeadm's --listen-metrics-urls: plain HTTP on a loopback address, where kubelet's probes ask. */
@@ -459,15 +474,23 @@ export function peerUrl(cluster: Cluster, master: Master): string {
   return url('https', master.host, cluster.etcd.peerPort);
 }
 
-function member(cluster: Cluster, master: Master, start: MemberStart): Member {
+function member(cluster: Cluster, master: Master, start: MemberStart, certificates: CertificatePlan): Member {
   const initial = start.initialCluster;
   const { etcd } = cluster;
   const certDir = etcd.certDir;
-  const remote = (file: string) => posix.join(certDir, posix.basename(file));
+  const { server, peer } = memberCertificates(certificates, master.name);
+  const files = {
+    cert: remotePath(server.cert, certDir),
+    key: remotePath(server.key, certDir),
+    peerCert: remotePath(peer.cert, certDir),
+    peerKey: remotePath(peer.key, certDir),
+    ca: remotePath(certificates.ca, certDir),
+  };
+  const tlsFiles = memberTlsFiles(certificates, master.name, certDir);
   const ownPeerUrl = peerUrl(cluster, master);
   const clientUrl = url('https', master.host, etcd.clientPort);
   const listenPeerUrl = url('https', master.ip, etcd.peerPort);
-  const local = localClientUrl(cluster);
+  const local = localListenUrl(cluster);
   const listener = etcd.localListener;
   const kubeadm = etcd.profile === 'kubeadm';
   // kubeadm replaces the plain-HTTP loopback listener with an HTTPS one, on the loopback of the master's family.
@@ -478,12 +501,12 @@ function member(cluster: Cluster, master: Master, start: MemberStart): Member {
   // etcd refuses to start when one option is set both ways.
   const tutorial: EnvVar[] = [
     { name: 'ETCD_NAME', value: master.name },
-    { name: 'ETCD_CERT_FILE', value: remote(cluster.tls.cert) },
-    { name: 'ETCD_KEY_FILE', value: remote(cluster.tls.key) },
-    { name: 'ETCD_PEER_CERT_FILE', value: remote(cluster.tls.cert) },
-    { name: 'ETCD_PEER_KEY_FILE', value: remote(cluster.tls.key) },
-    { name: 'ETCD_TRUSTED_CA_FILE', value: remote(cluster.tls.ca) },
-    { name: 'ETCD_PEER_TRUSTED_CA_FILE', value: remote(cluster.tls.ca) },
+    { name: 'ETCD_CERT_FILE', value: files.cert },
+    { name: 'ETCD_KEY_FILE', value: files.key },
+    { name: 'ETCD_PEER_CERT_FILE', value: files.peerCert },
+    { name: 'ETCD_PEER_KEY_FILE', value: files.peerKey },
+    { name: 'ETCD_TRUSTED_CA_FILE', value: files.ca },
+    { name: 'ETCD_PEER_TRUSTED_CA_FILE', value: files.ca },
     { name: 'ETCD_PEER_CLIENT_CERT_AUTH', value: 'true' },
     { name: 'ETCD_CLIENT_CERT_AUTH', value: 'true' },
     { name: 'ETCD_INITIAL_ADVERTISE_PEER_URLS', value: ownPeerUrl },
@@ -512,9 +535,7 @@ function member(cluster: Cluster, master: Master, start: MemberStart): Member {
               initialCluster: initial,
               initialClusterState: start.state,
               metricsUrl: metricsUrl(cluster),
-              cert: remote(cluster.tls.cert),
-              key: remote(cluster.tls.key),
-              ca: remote(cluster.tls.ca),
+              ...files,
             },
             etcd,
             rules,
@@ -539,6 +560,9 @@ function member(cluster: Cluster, master: Master, start: MemberStart): Member {
     command,
     manifestFile: `${master.name}-etcd.manifest`,
     joining: start.state === 'existing',
+    tlsFiles,
+    tlsFileList: tlsFiles.map(tlsFileWord).join(' '),
+    tlsFileNames: tlsFiles.map((f) => f.staged).join(', '),
   };
 }
 
@@ -687,23 +711,28 @@ export function membershipPlan(cluster: Cluster, learners: boolean): MembershipP
 }
 
 export function plan(cluster: Cluster, context: PlanContext): Plan {
-  const { etcd, tls } = cluster;
+  const { etcd } = cluster;
   const initial = memberStart(cluster, foundingMembers(cluster.masters)[0] ?? cluster.masters[0]).initialCluster;
   // A removed master gets no manifest and is no member: every script works on the others.
   const current = cluster.masters.filter((m) => !m.removed);
-  const members = current.map((m) => member(cluster, m, memberStart(cluster, m)));
-  const local = localClientUrl(cluster);
   const fromOut = (file: string) => (posix.isAbsolute(file) ? file : posix.normalize(posix.join(context.configDirFromOut, file)));
-  const tlsFile = (file: string, mode: string): TlsFile => ({
-    fromOut: fromOut(file),
-    staged: posix.basename(file),
-    remote: posix.join(etcd.certDir, posix.basename(file)),
-    mode,
-  });
   // The kubeadm profile also serves clients on the loopback address over TLS (kube-apiserver's usual endpoint), so the
   // certificate must cover it, as kubeadm's server certificate does.
-  const loopbacks = etcd.profile === 'kubeadm' ? current.map(loopbackFor) : [];
+  // So must it when the tutorial profile's loopback listener is HTTPS.
+  const httpsLocal = etcd.profile !== 'kubeadm' && localListenUrl(cluster).startsWith('https:');
+  const loopbacks = etcd.profile === 'kubeadm' ? current.map(loopbackFor) : httpsLocal ? [etcd.localListener.address] : [];
+  const certificates = certificatePlan(cluster, context, loopbacks);
+  const members = current.map((m) => member(cluster, m, memberStart(cluster, m), certificates));
+  const local = localClientUrl(cluster);
   const sans = [...new Set([...members.flatMap((m) => [m.host, m.ip]), ...loopbacks])];
+  const tlsFile = (file: CertificateSpec['cert'], mode: string): TlsFile => ({
+    fromOut: file.fromOut,
+    staged: posix.basename(file.fromConfig),
+    remote: remotePath(file, etcd.certDir),
+    mode,
+  });
+  // verify.sh's identity: the shared certificate, or the health-check client (on the masters too, see memberTlsFiles).
+  const client = certificates.healthcheckClient;
   const manifestName = 'etcd.manifest';
   const version = etcdVersion(etcd);
   const rules = version && versionRules(version);
@@ -739,6 +768,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
       hostPorts,
       hostPortsText: inEnglish(hostPorts),
       localClientUrl: local,
+      localListenUrl: localListenUrl(cluster),
     },
     kubeadm:
       etcd.profile === 'kubeadm' && rules
@@ -750,7 +780,9 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
             probe: { ...rules.probePaths, host: etcd.metricsListener.address, port: String(etcd.metricsListener.port) },
           }
         : undefined,
-    tls: { ca: tlsFile(tls.ca, '0644'), cert: tlsFile(tls.cert, '0644'), key: tlsFile(tls.key, '0600') },
+    tls: { ca: tlsFile(certificates.ca, '0644'), cert: tlsFile(client.cert, '0644'), key: tlsFile(client.key, '0600') },
+    certificates,
+    apiserver: apiserverEtcdPlan(certificates, members.map((m) => m.clientUrl), etcd.certDir),
     manifest: {
       staged: manifestName,
       remote: posix.join(etcd.manifestDir, manifestName),

@@ -73,21 +73,24 @@ for (const example of examples()) {
     );
   });
 
-  test(`${example.name}: cluster.json loads without a single warning`, () => {
+  test(`${example.name}: cluster.json loads without a single warning but the plain-HTTP listener's, where it is on`, () => {
     const run = runCli(['generate', '--config', example.config, '--check']);
-    const warnings = run.err.filter((line) => line.includes('warning:'));
+    // The tutorial's plain-HTTP loopback listener is warned about on purpose (issue 13): the tutorial's clusters keep it.
+    const warnings = run.err.filter((line) => line.includes('warning:') && !line.includes('/etcd/localListener/enabled  warning: etcd serves http://'));
     assert.equal(warnings, [], `expected no warnings for ${example.name}; got:\n${warnings.join('\n')}`);
   });
 
-  test(`${example.name}: out/ holds README.md, ntp.sh, preflight.sh, distribute.sh, members.sh, verify.sh, backup.sh, restore.sh, the backup timer and its service, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
+  test(`${example.name}: out/ holds README.md, certs.sh, kube-apiserver-etcd.yaml, ntp.sh, preflight.sh, distribute.sh, members.sh, verify.sh, backup.sh, restore.sh, the backup timer and its service, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
     const cluster = JSON.parse(read(example.config)) as ExampleCluster;
     const expected = [
       '.etcd-bootstrap.json',
       'README.md',
       'backup.sh',
+      'certs.sh',
       'distribute.sh',
       'etcd-backup.service',
       'etcd-backup.timer',
+      'kube-apiserver-etcd.yaml',
       ...cluster.masters.map((m) => `${m.name}-etcd.manifest`),
       'members.sh',
       'ntp.sh',

@@ -25,12 +25,13 @@ test('a minimal cluster gets the tutorial defaults', () => {
     dataDir: '/var/lib/etcd',
     certDir: '/etc/etcd',
     manifestDir: '/etc/kubernetes/manifests',
-    localListener: { enabled: true, address: '127.0.0.1' },
+    localListener: { enabled: true, tls: false, address: '127.0.0.1' },
     metricsListener: { address: '127.0.0.1', port: 2381 },
     extraArgs: {},
     extraEnv: {},
   });
-  assert.equal(result.cluster.tls, { ca: 'ca.pem', cert: 'kubernetes.pem', key: 'kubernetes-key.pem' });
+  // tls.ca has no default of its own: it is ca.pem in the shared layout, tls.dir's ca.pem in the per-member one.
+  assert.equal(result.cluster.tls, { layout: 'shared', dir: 'pki', cert: 'kubernetes.pem', key: 'kubernetes-key.pem', days: 365, caDays: 3650 });
   assert.equal(result.cluster.transport, { kind: 'vagrant' });
   assert.equal(result.cluster.workers, []);
   assert.equal(result.warnings, []);

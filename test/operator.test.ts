@@ -312,7 +312,7 @@ certTest('preflight.sh --local fails when a master\'s host or ip is missing from
 
 certTest('preflight.sh --local fails on an expired certificate (valid 2020-01-01 to 2020-01-02, signed with openssl ca)', (world) => {
   makeCertificates(world, { dates: ['20200101000000Z', '20200102000000Z'] });
-  assertLocalFailure(world, /the certificate expired on Jan {2}2 00:00:00 2020 GMT$/, /-> make a new certificate$/);
+  assertLocalFailure(world, /the certificate expired on Jan {2}2 00:00:00 2020 GMT$/, /-> make a new certificate: out\/certs\.sh --renew$/);
 });
 
 certTest('preflight.sh --local fails on a certificate that expires within 30 days (openssl x509 -req -days 10)', (world) => {
@@ -335,13 +335,13 @@ certTest('preflight.sh --local fails on a certificate signed by another CA than 
 certTest('preflight.sh --local fails on a key that does not match the certificate', (world) => {
   makeCertificates(world);
   makeCertificates(world, { files: { ca: 'other-ca.pem', cert: 'other.pem', key: TLS.key } });
-  assertLocalFailure(world, /the key in kubernetes-key\.pem does not match the certificate$/, /point tls\.key at the certificate's own key/);
+  assertLocalFailure(world, /the key in kubernetes-key\.pem does not match the certificate$/, /point tls in cluster\.json at the certificate's own key/);
 });
 
 certTest('preflight.sh --local fails, with advice, when the certificate is not a certificate at all (no openssl error escapes)', (world) => {
   makeCertificates(world);
   writeFileSync(join(world.project, TLS.cert), dummy(TLS.cert));
-  assertLocalFailure(world, /kubernetes\.pem is not a PEM certificate$/, /point tls\.cert in cluster\.json at the certificate/);
+  assertLocalFailure(world, /kubernetes\.pem is not a PEM certificate$/, /point tls in cluster\.json at the certificate/);
   const run = runScript(world, 'preflight.sh', {}, ['--local']);
   assert.not.ok(/^error: /m.test(run.stderr), `a failed check, not a crash:\n${run.shown}`);
 });
@@ -417,7 +417,7 @@ withWorld('preflight.sh with failing certificates still checks every node, then 
   // The world's certificates are dummies: every certificate check fails.
   const run = runScript(world, 'preflight.sh');
   assert.is(run.status, 1, run.shown);
-  assert.match(run.stdout, /^ {2}FAIL: \S+\/kubernetes\.pem is not a PEM certificate\n {8}-> point tls\.cert in cluster\.json at the certificate/m, run.shown);
+  assert.match(run.stdout, /^ {2}FAIL: \S+\/kubernetes\.pem is not a PEM certificate\n {8}-> point tls in cluster\.json at the certificate/m, run.shown);
   assert.equal(sorted(callLines(calls(world))), sorted(NODES.map(vagrantCall)), 'every node was checked');
   assertSummary(run, NODES, NODES.length);
 }, { tools: ['openssl'] });

@@ -190,7 +190,8 @@ test('--out that is not an output directory is a usage error (exit 2), with the 
     }
     assert.equal(tree(dir.path), before, 'nothing anywhere changed');
     // The cluster file's own directory, holding nothing else, is a fine out/.
-    const alone = writeFile(join(dir.path, 'alone', 'cluster.json'), JSON.stringify({ ...minimalCluster(1), tls: { key: '../kubernetes-key.pem' } }));
+    // Its keys elsewhere: the certificate's and the CA's (which certs.sh would write beside tls.ca) are never in out/.
+    const alone = writeFile(join(dir.path, 'alone', 'cluster.json'), JSON.stringify({ ...minimalCluster(1), tls: { key: '../kubernetes-key.pem', ca: '../ca.pem' } }));
     const run = runCli(['generate', '--config', alone, '--out', join(dir.path, 'alone')]);
     assert.is(run.code, 0, said(run));
     assert.is(runCli(['generate', '--config', alone, '--out', join(dir.path, 'alone')]).code, 0, 'and again, with its own files in it');

@@ -59,11 +59,11 @@ test('every file starts with the generated-by header, after the shebang for scri
   }
 });
 
-test('out/ holds a manifest per master, the seven scripts, the backup timer and its service, and the README, scripts executable', () => {
+test('out/ holds a manifest per master, the eight scripts, the backup timer and its service, the kube-apiserver settings and the README, scripts executable', () => {
   const files = render(defaultPlan());
   assert.equal(
     files.map((f) => f.path),
-    ['README.md', 'backup.sh', 'distribute.sh', 'etcd-backup.service', 'etcd-backup.timer', 'master1-etcd.manifest', 'master2-etcd.manifest', 'master3-etcd.manifest', 'members.sh', 'ntp.sh', 'preflight.sh', 'restore.sh', 'verify.sh'],
+    ['README.md', 'backup.sh', 'certs.sh', 'distribute.sh', 'etcd-backup.service', 'etcd-backup.timer', 'kube-apiserver-etcd.yaml', 'master1-etcd.manifest', 'master2-etcd.manifest', 'master3-etcd.manifest', 'members.sh', 'ntp.sh', 'preflight.sh', 'restore.sh', 'verify.sh'],
   );
   for (const f of files) assert.is(f.mode, f.path.endsWith('.sh') ? 0o755 : 0o644, f.path);
   assert.is(modeFor('a.sh'), 0o755);

@@ -397,6 +397,8 @@ export interface ClusterOptions {
    * one can: every member would listen on the same address and port.
    */
   localListener?: '127.0.0.1' | '::1';
+  /** Make that loopback listener HTTPS with client certificates (localListener.tls) instead of plain HTTP. */
+  localListenerTls?: boolean;
   /** The kubeadm profile, run with the image tag of this etcd version (the flags and probes depend on it). */
   kubeadm?: { version: string; extraArgs?: Record<string, string> };
   /** The directory holding the etcd and etcdctl to run; PATH's when absent. */
@@ -492,7 +494,7 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
     const certs = await makeCertificates(certDir, join(dir, 'ca'), [...options.masters.map((m) => m.ip), ...loopbacks]);
     const addresses = [...new Set([...options.masters.map((m) => m.ip), ...loopbacks, ...(options.localListener ? [options.localListener] : [])])];
     const [clientPort = 0, peerPort = 0, thirdPort = 0] = await freePorts(addresses, options.localListener || kubeadm ? 3 : 2);
-    const localListener = options.localListener ? { enabled: true, address: options.localListener, port: thirdPort } : { enabled: false };
+    const localListener = options.localListener ? { enabled: true, address: options.localListener, port: thirdPort, tls: options.localListenerTls ?? false } : { enabled: false };
     const image = kubeadm ? `registry.k8s.io/etcd:${kubeadm.version}-0` : 'quay.io/coreos/etcd:v3.3.5';
     const config = {
       masters: options.masters,
@@ -581,7 +583,7 @@ export async function prepareCluster(options: ClusterOptions): Promise<LiveClust
       image,
       members,
       endpoints: members.map((m) => m.clientUrl).join(','),
-      ...(options.localListener ? { localUrl: `http://${urlHost(options.localListener)}:${thirdPort}` } : {}),
+      ...(options.localListener ? { localUrl: `${options.localListenerTls ? 'https' : 'http'}://${urlHost(options.localListener)}:${thirdPort}` } : {}),
       ...(options.etcdBin ? { etcdBin: options.etcdBin } : {}),
     };
   } catch (error) {

@@ -58,7 +58,7 @@ export function manifestDisagreements(cluster: Cluster, files: readonly Rendered
     const local = etcd.localListener.enabled ? `,http://${bracketed(etcd.localListener.address)}:${etcd.localListener.port ?? etcd.clientPort}` : '';
     expect(`${at} ETCD_LISTEN_CLIENT_URLS`, env.get('ETCD_LISTEN_CLIENT_URLS'), `https://${bracketed(master.ip)}:${etcd.clientPort}${local}`);
     const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
-    expect(`${at} ETCD_TRUSTED_CA_FILE`, env.get('ETCD_TRUSTED_CA_FILE'), `${etcd.certDir}/${base(cluster.tls.ca)}`);
+    expect(`${at} ETCD_TRUSTED_CA_FILE`, env.get('ETCD_TRUSTED_CA_FILE'), `${etcd.certDir}/${base(cluster.tls.ca ?? 'ca.pem')}`);
     expect(`${at} ETCD_CERT_FILE`, env.get('ETCD_CERT_FILE'), `${etcd.certDir}/${base(cluster.tls.cert)}`);
     expect(`${at} ETCD_KEY_FILE`, env.get('ETCD_KEY_FILE'), `${etcd.certDir}/${base(cluster.tls.key)}`);
     const volume = (name: string) => pod.spec.volumes.find((v) => v.name === name)?.hostPath.path;

@@ -248,6 +248,48 @@ run_on_hosts() {
 ca=$(beside_script ../ca.pem)
 cert=$(beside_script ../kubernetes.pem)
 key=$(beside_script ../kubernetes-key.pem)
+# The certificate files each master gets (tls in cluster.json): FROM:STAGED:REMOTE:MODE, FROM relative to this
+# script. A master gets its own certificates and keys and the CA, never another master's key.
+declare -A tls_files=(
+  [master1]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
+  [master2]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
+  [master3]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
+  [master4]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
+  [master5]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
+)
+declare -A tls_names=(
+  [master1]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+  [master2]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+  [master3]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+  [master4]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+  [master5]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+)
+# tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
+tls_file_fields() {
+  IFS=: read -r from staged target mode <<<"$1"
+  from=$(beside_script "$from")
+}
+# tls_payloads MASTER: the remote script's lines that bring that master's certificate files to its stage.
+tls_payloads() {
+  local word from staged target mode
+  local -a words
+  read -r -a words <<<"${tls_files[$1]}"
+  for word in "${words[@]}"; do
+    tls_file_fields "$word"
+    payload "$from" "$staged"
+  done
+}
+# tls_places MASTER: the remote script's lines that install them, each with its mode, as root.
+tls_places() {
+  local word from staged target mode
+  local -a words
+  read -r -a words <<<"${tls_files[$1]}"
+  for word in "${words[@]}"; do
+    tls_file_fields "$word"
+    # shellcheck disable=SC2016 # "$stage" is expanded by the remote shell, where it is set
+    printf 'place "$stage"/%q %q %q\n' "$staged" "$target" "$mode"
+  done
+}
 # ---- etcdctl, the way verify.via in cluster.json says (docker), and what the health gates read from it ----
 # etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
 # and prints what it prints. `avoid` names a master not to run it on (the one being changed).
@@ -713,9 +755,7 @@ add_member() { # NAME
   step "$name" "place its certificates and manifest (initial-cluster-state existing), any old data directory renamed aside"
   {
     remote_stage
-    payload "$cert" kubernetes.pem
-    payload "$key" kubernetes-key.pem
-    payload "$ca" ca.pem
+    tls_payloads "$name"
     payload "${manifest[$name]}" etcd.manifest
     remote_place
     printf 'stamp=%s\n' "$stamp"
@@ -725,9 +765,9 @@ if sudo test -e /var/lib/etcd && [[ -n $(sudo ls -A /var/lib/etcd) ]]; then
   printf '  %s renamed to %s: a new member starts empty\n' /var/lib/etcd /var/lib/etcd.removed-"$stamp"
 fi
 sudo mkdir -p /etc/etcd
-place "$stage"/kubernetes.pem /etc/etcd/kubernetes.pem 0644
-place "$stage"/kubernetes-key.pem /etc/etcd/kubernetes-key.pem 0600
-place "$stage"/ca.pem /etc/etcd/ca.pem 0644
+REMOTE
+    tls_places "$name"
+    cat <<'REMOTE'
 place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/kubernetes/.etcd.manifest.etcd-bootstrap
 REMOTE
   } | remote "$name"

@@ -248,6 +248,44 @@ run_on_hosts() {
 ca=$(beside_script ../pki/etcd/ca.crt)
 cert=$(beside_script ../pki/etcd/server.crt)
 key=$(beside_script ../pki/etcd/server.key)
+# The certificate files each master gets (tls in cluster.json): FROM:STAGED:REMOTE:MODE, FROM relative to this
+# script. A master gets its own certificates and keys and the CA, never another master's key.
+declare -A tls_files=(
+  [master1]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
+  [master2]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
+  [master3]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
+)
+declare -A tls_names=(
+  [master1]='server.crt, server.key, ca.crt'
+  [master2]='server.crt, server.key, ca.crt'
+  [master3]='server.crt, server.key, ca.crt'
+)
+# tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
+tls_file_fields() {
+  IFS=: read -r from staged target mode <<<"$1"
+  from=$(beside_script "$from")
+}
+# tls_payloads MASTER: the remote script's lines that bring that master's certificate files to its stage.
+tls_payloads() {
+  local word from staged target mode
+  local -a words
+  read -r -a words <<<"${tls_files[$1]}"
+  for word in "${words[@]}"; do
+    tls_file_fields "$word"
+    payload "$from" "$staged"
+  done
+}
+# tls_places MASTER: the remote script's lines that install them, each with its mode, as root.
+tls_places() {
+  local word from staged target mode
+  local -a words
+  read -r -a words <<<"${tls_files[$1]}"
+  for word in "${words[@]}"; do
+    tls_file_fields "$word"
+    # shellcheck disable=SC2016 # "$stage" is expanded by the remote shell, where it is set
+    printf 'place "$stage"/%q %q %q\n' "$staged" "$target" "$mode"
+  done
+}
 # ---- etcdctl, the way verify.via in cluster.json says (crictl), and what the health gates read from it ----
 # etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
 # and prints what it prints. `avoid` names a master not to run it on (the one being changed).
@@ -714,9 +752,7 @@ add_member() { # NAME
   step "$name" "place its certificates and manifest (initial-cluster-state existing), any old data directory renamed aside"
   {
     remote_stage
-    payload "$cert" server.crt
-    payload "$key" server.key
-    payload "$ca" ca.crt
+    tls_payloads "$name"
     payload "${manifest[$name]}" etcd.manifest
     remote_place
     printf 'stamp=%s\n' "$stamp"
@@ -726,9 +762,9 @@ if sudo test -e /var/lib/etcd && [[ -n $(sudo ls -A /var/lib/etcd) ]]; then
   printf '  %s renamed to %s: a new member starts empty\n' /var/lib/etcd /var/lib/etcd.removed-"$stamp"
 fi
 sudo mkdir -p /etc/kubernetes/pki/etcd
-place "$stage"/server.crt /etc/kubernetes/pki/etcd/server.crt 0644
-place "$stage"/server.key /etc/kubernetes/pki/etcd/server.key 0600
-place "$stage"/ca.crt /etc/kubernetes/pki/etcd/ca.crt 0644
+REMOTE
+    tls_places "$name"
+    cat <<'REMOTE'
 place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/kubernetes/.etcd.manifest.etcd-bootstrap
 REMOTE
   } | remote "$name"
