@@ -244,21 +244,12 @@ run_on_hosts() {
   fi
 }
 
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../ca.pem)
-cert=$(beside_script ../kubernetes.pem)
-key=$(beside_script ../kubernetes-key.pem)
 # The certificate files each master gets (tls in cluster.json): FROM:STAGED:REMOTE:MODE, FROM relative to this
 # script. A master gets its own certificates and keys and the CA, never another master's key.
 declare -A tls_files=(
   [master1]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
   [master2]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
   [master3]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
-)
-declare -A tls_names=(
-  [master1]='kubernetes.pem, kubernetes-key.pem, ca.pem'
-  [master2]='kubernetes.pem, kubernetes-key.pem, ca.pem'
-  [master3]='kubernetes.pem, kubernetes-key.pem, ca.pem'
 )
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {

@@ -253,11 +253,6 @@ declare -A tls_files=(
   [master2]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
   [master3]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
 )
-declare -A tls_names=(
-  [master1]='server.crt, server.key, ca.crt'
-  [master2]='server.crt, server.key, ca.crt'
-  [master3]='server.crt, server.key, ca.crt'
-)
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {
   IFS=: read -r from staged target mode <<<"$1"
@@ -284,10 +279,12 @@ tls_places() {
     printf 'place "$stage"/%q %q %q\n' "$staged" "$target" "$mode"
   done
 }
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../pki/etcd/ca.crt)
-cert=$(beside_script ../pki/etcd/server.crt)
-key=$(beside_script ../pki/etcd/server.key)
+# Their names, for the step line.
+declare -A tls_names=(
+  [master1]='server.crt, server.key, ca.crt'
+  [master2]='server.crt, server.key, ca.crt'
+  [master3]='server.crt, server.key, ca.crt'
+)
 # ---- etcdctl, the way verify.via in cluster.json says (crictl), and what the health gates read from it ----
 # etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
 # and prints what it prints. `avoid` names a master not to run it on (the one being changed).

@@ -244,21 +244,12 @@ run_on_hosts() {
   fi
 }
 
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../pki/etcd/ca.crt)
-cert=$(beside_script ../pki/etcd/server.crt)
-key=$(beside_script ../pki/etcd/server.key)
 # The certificate files each master gets (tls in cluster.json): FROM:STAGED:REMOTE:MODE, FROM relative to this
 # script. A master gets its own certificates and keys and the CA, never another master's key.
 declare -A tls_files=(
   [master1]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
   [master2]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
   [master3]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
-)
-declare -A tls_names=(
-  [master1]='server.crt, server.key, ca.crt'
-  [master2]='server.crt, server.key, ca.crt'
-  [master3]='server.crt, server.key, ca.crt'
 )
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {

@@ -253,11 +253,6 @@ declare -A tls_files=(
   [master2]='../pki/master2-server.pem:master2-server.pem:/etc/kubernetes/pki/etcd/master2-server.pem:0644 ../pki/master2-server-key.pem:master2-server-key.pem:/etc/kubernetes/pki/etcd/master2-server-key.pem:0600 ../pki/master2-peer.pem:master2-peer.pem:/etc/kubernetes/pki/etcd/master2-peer.pem:0644 ../pki/master2-peer-key.pem:master2-peer-key.pem:/etc/kubernetes/pki/etcd/master2-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
   [master3]='../pki/master3-server.pem:master3-server.pem:/etc/kubernetes/pki/etcd/master3-server.pem:0644 ../pki/master3-server-key.pem:master3-server-key.pem:/etc/kubernetes/pki/etcd/master3-server-key.pem:0600 ../pki/master3-peer.pem:master3-peer.pem:/etc/kubernetes/pki/etcd/master3-peer.pem:0644 ../pki/master3-peer-key.pem:master3-peer-key.pem:/etc/kubernetes/pki/etcd/master3-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
 )
-declare -A tls_names=(
-  [master1]='master1-server.pem, master1-server-key.pem, master1-peer.pem, master1-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
-  [master2]='master2-server.pem, master2-server-key.pem, master2-peer.pem, master2-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
-  [master3]='master3-server.pem, master3-server-key.pem, master3-peer.pem, master3-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
-)
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {
   IFS=: read -r from staged target mode <<<"$1"
@@ -284,10 +279,12 @@ tls_places() {
     printf 'place "$stage"/%q %q %q\n' "$staged" "$target" "$mode"
   done
 }
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../pki/ca.pem)
-cert=$(beside_script ../pki/healthcheck-client.pem)
-key=$(beside_script ../pki/healthcheck-client-key.pem)
+# Their names, for the step line.
+declare -A tls_names=(
+  [master1]='master1-server.pem, master1-server-key.pem, master1-peer.pem, master1-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
+  [master2]='master2-server.pem, master2-server-key.pem, master2-peer.pem, master2-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
+  [master3]='master3-server.pem, master3-server-key.pem, master3-peer.pem, master3-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
+)
 # ---- etcdctl, the way verify.via in cluster.json says (crictl), and what the health gates read from it ----
 # etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
 # and prints what it prints. `avoid` names a master not to run it on (the one being changed).

@@ -244,21 +244,12 @@ run_on_hosts() {
   fi
 }
 
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../pki/ca.pem)
-cert=$(beside_script ../pki/healthcheck-client.pem)
-key=$(beside_script ../pki/healthcheck-client-key.pem)
 # The certificate files each master gets (tls in cluster.json): FROM:STAGED:REMOTE:MODE, FROM relative to this
 # script. A master gets its own certificates and keys and the CA, never another master's key.
 declare -A tls_files=(
   [master1]='../pki/master1-server.pem:master1-server.pem:/etc/kubernetes/pki/etcd/master1-server.pem:0644 ../pki/master1-server-key.pem:master1-server-key.pem:/etc/kubernetes/pki/etcd/master1-server-key.pem:0600 ../pki/master1-peer.pem:master1-peer.pem:/etc/kubernetes/pki/etcd/master1-peer.pem:0644 ../pki/master1-peer-key.pem:master1-peer-key.pem:/etc/kubernetes/pki/etcd/master1-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
   [master2]='../pki/master2-server.pem:master2-server.pem:/etc/kubernetes/pki/etcd/master2-server.pem:0644 ../pki/master2-server-key.pem:master2-server-key.pem:/etc/kubernetes/pki/etcd/master2-server-key.pem:0600 ../pki/master2-peer.pem:master2-peer.pem:/etc/kubernetes/pki/etcd/master2-peer.pem:0644 ../pki/master2-peer-key.pem:master2-peer-key.pem:/etc/kubernetes/pki/etcd/master2-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
   [master3]='../pki/master3-server.pem:master3-server.pem:/etc/kubernetes/pki/etcd/master3-server.pem:0644 ../pki/master3-server-key.pem:master3-server-key.pem:/etc/kubernetes/pki/etcd/master3-server-key.pem:0600 ../pki/master3-peer.pem:master3-peer.pem:/etc/kubernetes/pki/etcd/master3-peer.pem:0644 ../pki/master3-peer-key.pem:master3-peer-key.pem:/etc/kubernetes/pki/etcd/master3-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
-)
-declare -A tls_names=(
-  [master1]='master1-server.pem, master1-server-key.pem, master1-peer.pem, master1-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
-  [master2]='master2-server.pem, master2-server-key.pem, master2-peer.pem, master2-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
-  [master3]='master3-server.pem, master3-server-key.pem, master3-peer.pem, master3-peer-key.pem, healthcheck-client.pem, healthcheck-client-key.pem, ca.pem'
 )
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {

@@ -265,11 +265,6 @@ declare -A tls_files=(
   [master2]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
   [master3]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
 )
-declare -A tls_names=(
-  [master1]='kubernetes.pem, kubernetes-key.pem, ca.pem'
-  [master2]='kubernetes.pem, kubernetes-key.pem, ca.pem'
-  [master3]='kubernetes.pem, kubernetes-key.pem, ca.pem'
-)
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {
   IFS=: read -r from staged target mode <<<"$1"
@@ -296,10 +291,12 @@ tls_places() {
     printf 'place "$stage"/%q %q %q\n' "$staged" "$target" "$mode"
   done
 }
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../ca.pem)
-cert=$(beside_script ../kubernetes.pem)
-key=$(beside_script ../kubernetes-key.pem)
+# Their names, for the step line.
+declare -A tls_names=(
+  [master1]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+  [master2]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+  [master3]='kubernetes.pem, kubernetes-key.pem, ca.pem'
+)
 # ---- etcdctl, the way verify.via in cluster.json says (docker), and what the health gates read from it ----
 # etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
 # and prints what it prints. `avoid` names a master not to run it on (the one being changed).
