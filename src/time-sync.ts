@@ -61,10 +61,11 @@ export const PROVISIONS: Record<TimeSyncService, Record<PackageFamily, Provision
   ntp: {
     debian: {
       package: 'ntp',
-      // bookworm's `ntp` is a transitional package for ntpsec, and apt cannot resolve `apt-get install ntp` while
-      // systemd-timesyncd (Conflicts: time-daemon) is installed, as it is by default: "ntpsec : Conflicts:
-      // time-daemon … pkgProblemResolver::Resolve generated breaks" (apt-get --simulate on bookworm). Naming ntpsec
-      // too lets apt replace systemd-timesyncd. Older releases have no ntpsec and install the classic ntp alone.
+      // bookworm's `ntp` is a transitional package for ntpsec, which Conflicts: time-daemon, as systemd-timesyncd
+      // (installed by default) provides. On one bookworm machine here `apt-get --simulate install ntp` failed
+      // ("ntpsec : Conflicts: time-daemon … pkgProblemResolver::Resolve generated breaks"); on another apt resolved it
+      // by removing systemd-timesyncd. Naming ntpsec too installs on both. Older releases have no ntpsec and install
+      // the classic ntp alone.
       companions: ['ntpsec'],
       missing: '',
       setups: [

@@ -109,13 +109,10 @@ test('the Debian package names are real: apt-get --simulate install -y installs 
     assert.ok(new RegExp(`^Inst ${row.package} |^${row.package} is already the newest version`, 'm').test(run.said), `apt-get would install ${row.package}:\n${run.said}`);
   }
   assert.is.not(aptGet(['--simulate', 'install', '-y', 'etcd-bootstrap-no-such-package']).status, 0, 'an unknown name fails, so the check above can fail');
-  // Why ntp has a companion: with systemd-timesyncd installed (bookworm's default), `apt-get install ntp` alone fails.
-  const timesyncd = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'systemd-timesyncd'], { encoding: 'utf8' }).stdout;
-  if (timesyncd === 'install ok installed' && spawnSync('apt-cache', ['show', 'ntpsec']).status === 0) {
-    const alone = aptGet(['--simulate', 'install', '-y', 'ntp']);
-    assert.is.not(alone.status, 0, `apt-get install -y ntp alone, with systemd-timesyncd installed:\n${alone.said}`);
-    assert.match(alone.said, /Conflicts: time-daemon/);
-  }
+  // Why ntp has a companion: with systemd-timesyncd installed (bookworm's default), `apt-get install ntp` alone
+  // failed on one machine here ("ntpsec : Conflicts: time-daemon") and, on another with other packages installed,
+  // resolved by removing systemd-timesyncd. Which one apt does depends on the machine; naming ntpsec as well installs
+  // on both, which the loop above shows for this machine.
 });
 
 withWorld('the apt-cache stand-in answers as the real apt-cache show does: 0 for a package the lists have, 100 and "E: No packages found" otherwise', (world) => {
