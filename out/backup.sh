@@ -248,7 +248,8 @@ Usage: backup.sh [--local] [--etcdctl PATH] [--cacert FILE] [--cert FILE] [--key
 
 Takes one snapshot of the etcd cluster and keeps the newest 7.
 
-  (no flag)             run etcdctl in the etcd image on a master, through the transport (as verify.sh does)
+  (no flag)             run etcdctl in the etcd image on a master, with docker run, through the transport (as
+                        verify.sh does)
   --local               run etcdctl on this machine against a member's client URL, with the client certificate
                         (the snapshot is then always written on this machine)
   --etcdctl PATH        the local etcdctl (default: etcdctl on PATH)
@@ -261,7 +262,8 @@ Takes one snapshot of the etcd cluster and keeps the newest 7.
   -h, --help            this text
   With --only, the snapshot is taken from one of those members, through one of those masters.
 
-Exit status: 0 when a snapshot was taken and checked, 1 when not, 2 on a usage error.
+Exit status: 0 when a snapshot was taken and checked, 1 when not, 2 on a usage error or when a master lacks the
+docker that verify.via in cluster.json names.
 USAGE
 }
 
@@ -338,15 +340,21 @@ prune_snapshots() {
     sort -t- -k1,1r -k2.4,2nr)
 }
 
-# keep_snapshot PARTIAL REVISION DIGEST DIR [COMMAND…]: gives the checked snapshot PARTIAL (in DIR) its final name
+# keep_snapshot PARTIAL REVISION DIGEST DIR [COMMAND…]: gives the checked snapshot PARTIAL its final name in DIR
 # and its digest file, refusing to replace a snapshot of the same name, then prunes. Sent to a master too.
 keep_snapshot() {
   local partial=$1 revision=$2 digest=$3 dir=$4 name
   shift 4
   name=$prefix$stamp-rev$revision.db
-  if [[ -e $dir/$name ]]; then
+  if "$@" test -e "$dir/$name"; then
     printf 'error: %s already exists; not replacing it\n' "$dir/$name" >&2
     return 1
+  fi
+  # Saved elsewhere (in the data directory, which the etcd container can write): into DIR under a temporary name
+  # first. Across file systems mv copies, and only a rename within DIR makes the final name appear whole.
+  if [[ ${partial%/*} != "$dir" ]]; then
+    "$@" mv -f -- "$partial" "$dir/.$name.partial"
+    partial=$dir/.$name.partial
   fi
   # The digest first, then the snapshot: a snapshot under its final name always has its digest beside it.
   printf '%s  %s\n' "$digest" "$name" | "$@" tee "$dir/.${name%.db}.sha256.partial" >/dev/null
@@ -371,15 +379,75 @@ etcdctl_local() {
   ETCDCTL_API=3 "${command[@]}"
 }
 
-# etcdctl in the etcd image on a master, the way verify.sh runs it. Sent to a master with `declare -p`, so that a
-# script there runs "${etcdctl_run[@]}" [-v DIR:DIR] "$etcdctl_image" TOOL ARGS….
+remote_tls=(--cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem)
+# ---- etcdctl and etcdctl on a master, the way verify.via in cluster.json says (docker). Defined here and sent to a
+# master with `declare -p` and `declare -f` (master_tools), so that every script there runs them one way.
+etcd_via=docker
 etcdctl_run=(sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3)
 etcdctl_image=quay.io/coreos/etcd:v3.3.5
-etcdctl_path=/usr/local/bin/etcdctl
-snapshot_tool_path=/usr/local/bin/etcdctl
-remote_tls=(--cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem)
-image_variables() {
-  declare -p etcdctl_run etcdctl_image etcdctl_path snapshot_tool_path remote_tls
+snapshot_tool_name=etcdctl
+# running_etcd: the ID of the running etcd container (crictl), or fails.
+running_etcd() {
+  local ids
+  ids=$(sudo crictl ps --name '^etcd$' --state running --quiet) || return 1
+  [[ -n $ids ]] || return 1
+  printf '%s' "${ids%%$'\n'*}"
+}
+# etcd_tool DIR TOOL ARG…: runs TOOL (etcdctl or etcdutl), which reads or writes under DIR ("" for nowhere):
+#   docker: in a new container of the etcd image, with the host's network, the certificates and DIR mounted at
+#           their own paths (the tutorial's `docker run`, without -it, which fails without a terminal);
+#   crictl: in the running etcd container (Kubernetes has had no Docker since 1.24), which sees only its own
+#           mounts: DIR must be inside the data directory;
+#   host:   the master's own TOOL, as root (it writes where etcd's files are).
+etcd_tool() {
+  local dir=$1 tool=$2 id path
+  shift 2
+  case $etcd_via in
+    docker)
+      local mount=()
+      if [[ -n $dir ]]; then mount=(-v "$dir:$dir"); fi
+      "${etcdctl_run[@]}" ${mount[@]+"${mount[@]}"} "$etcdctl_image" "/usr/local/bin/$tool" "$@"
+      ;;
+    crictl)
+      id=$(running_etcd) || { echo "crictl ps: no running etcd container on this master" >&2; return 1; }
+      sudo crictl exec "$id" "$tool" "$@"
+      ;;
+    host)
+      path=$(command -v "$tool") || { echo "$tool is not on this master's PATH" >&2; return 1; }
+      sudo env ETCDCTL_API=3 "$path" "$@"
+      ;;
+  esac
+}
+master_tools() {
+  declare -p etcd_via etcdctl_run etcdctl_image snapshot_tool_name
+  declare -f running_etcd etcd_tool
+}
+
+via_master=
+# reach_master: sets via_master to the first selected master that answers through the transport and has what
+# verify.via in cluster.json needs there (docker). A master reached without it is a usage error (exit 2),
+# never a member that does not answer; one not reached is skipped for the next.
+reach_master() {
+  local name reached
+  for name in "${selected[@]}"; do
+    if [[ $dry_run == yes ]]; then
+      via_master=$name
+      return 0
+    fi
+    step "$name" "reach it to run etcdctl there"
+    reached=0
+    transport_run "$name" <<<'command -v docker >/dev/null || exit 3' || reached=$?
+    if ((reached == 0)); then
+      via_master=$name
+      return 0
+    fi
+    if ((reached == 3)); then
+      printf '%s not found on %s: set verify.via in cluster.json ("docker", "crictl" or "local"), or run %s --local\n' docker "$name" "${0##*/}" >&2
+      exit 2
+    fi
+    printf '[%s] not reachable; trying the next master\n' "$name"
+  done
+  fail "no master is reachable through the transport"
 }
 
 # ---- Which member: a follower where there is one (a snapshot costs the leader time it needs for the cluster).
@@ -388,32 +456,18 @@ pick_member() { # with `etcdctl endpoint status` (ENDPOINT, ID, VERSION, DB SIZE
     END { print follower ? follower : leader }'
 }
 
-via_master=
-if [[ $mode == transport ]]; then
-  for name in "${selected[@]}"; do
-    if [[ $dry_run == yes ]]; then
-      via_master=$name
-      break
-    fi
-    step "$name" "reach it to run etcdctl there"
-    if transport_run "$name" <<<'true'; then
-      via_master=$name
-      break
-    fi
-    printf '[%s] not reachable; trying the next master\n' "$name"
-  done
-  [[ -n $via_master ]] || fail "no master is reachable through the transport"
-fi
+if [[ $mode == transport ]]; then reach_master; fi
 
 step "${via_master:-local}" "etcdctl endpoint status: find a healthy member, a follower where there is one"
 if [[ $mode == local ]]; then
   status=$(etcdctl_local endpoint status --endpoints="$all_endpoints" 2>&1) || true
 else
   status=$(remote "$via_master" 2>&1 <<<"$(
-    image_variables
+    master_tools
+    declare -p remote_tls
     assign endpoints="$all_endpoints"
     # shellcheck disable=SC2016 # expanded on the master
-    printf '%s\n' '"${etcdctl_run[@]}" "$etcdctl_image" "$etcdctl_path" --dial-timeout=3s --command-timeout=10s "${remote_tls[@]}" endpoint status --endpoints="$endpoints"'
+    printf '%s\n' 'etcd_tool "" etcdctl --dial-timeout=3s --command-timeout=10s "${remote_tls[@]}" endpoint status --endpoints="$endpoints"'
   )") || true
 fi
 printf '%s\n' "$status"
@@ -451,29 +505,31 @@ if [[ $mode == local ]]; then
   exit 0
 fi
 
-# ---- On a master: save into a directory of its own there, check it there.
+# ---- On a master: save into a directory of its own there (a temporary one), check it there.
 step "$via_master" "etcdctl snapshot save from $endpoint, then etcdctl snapshot status"
 save_script=$(
-  image_variables
-  assign stamp="$stamp" prefix="$prefix" keep="$keep" endpoint="$endpoint"
-  # shellcheck disable=SC2016 # expanded on the master
-  printf '%s\n' 'dir=$(mktemp -d)'
+  master_tools
+  declare -p remote_tls
+  assign stamp="$stamp" prefix="$prefix" keep="$keep" endpoint="$endpoint" keep_on="$keep_on" master_dir=/var/backups/etcd
   declare -f revision_of
+  # shellcheck disable=SC2016 # expanded on the master
+  printf '%s\n' 'dir=$(mktemp -d)' 'temporary=yes'
   cat <<'MASTER'
 partial=$dir/.$prefix$stamp.db.partial
-# The image sees the directory at its own path.
-"${etcdctl_run[@]}" -v "$dir:$dir" "$etcdctl_image" "$etcdctl_path" --dial-timeout=3s --command-timeout=60s \
-  "${remote_tls[@]}" --endpoints="$endpoint" snapshot save "$partial"
-info=$("${etcdctl_run[@]}" -v "$dir:$dir" "$etcdctl_image" "$snapshot_tool_path" snapshot status "$partial" -w json)
+# A save that fails takes its temporary directory with it (it holds nothing but this run's partial snapshot).
+trap 'status=$?; if ((status != 0)) && [[ $temporary == yes ]]; then sudo rm -rf -- "$dir"; fi' EXIT
+etcd_tool "$dir" etcdctl --dial-timeout=3s --command-timeout=60s "${remote_tls[@]}" --endpoints="$endpoint" snapshot save "$partial"
+info=$(etcd_tool "$dir" "$snapshot_tool_name" snapshot status "$partial" -w json)
 revision=$(revision_of <<<"$info")
 if [[ -z $revision ]]; then echo "snapshot status gave no revision: $info" >&2; exit 1; fi
-digest=$(sudo sha256sum <"$partial")
+# The snapshot is root's, mode 0600: sha256sum opens it as root (a redirection would open it as the login user).
+digest=$(sudo sha256sum -- "$partial")
 digest=${digest%% *}
 MASTER
   if [[ $keep_on == master ]]; then
     declare -f prune_snapshots keep_snapshot
     # shellcheck disable=SC2016 # expanded on the master
-    printf '%s\n' 'keep_snapshot "$partial" "$revision" "$digest" "$dir" sudo'
+    printf '%s\n' 'sudo mkdir -p -- "$master_dir"' 'keep_snapshot "$partial" "$revision" "$digest" "$master_dir" sudo' 'if [[ $temporary == yes ]]; then sudo rmdir -- "$dir"; fi'
   else
     # shellcheck disable=SC2016 # expanded on the master
     printf '%s\n' 'printf "snapshot %s %s %s\n" "$dir" "$revision" "$digest"'

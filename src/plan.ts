@@ -357,6 +357,24 @@ export interface BackupPlan {
    */
   snapshotTool: 'etcdutl' | 'etcdctl';
   snapshotToolPath: string;
+  /**
+   * How backup.sh and restore.sh run etcdctl and the snapshot tool on a master, after verify.via: "docker", a new
+   * container of the etcd image; "crictl", `crictl exec` in the running etcd container; "host", the master's own
+   * (verify.via "local" reaches no container). backup.sh's own default is etcdctl on this machine when verify.via is
+   * "local" (`local`).
+   */
+  onMaster: 'docker' | 'crictl' | 'host';
+  viaCrictl: boolean;
+  local: boolean;
+  /**
+   * The running etcd container sees only its own mounts (certDir and dataDir, at their own paths): what `crictl exec`
+   * writes or reads must be inside dataDir. These name the directories made there for one run, `<prefix><UTC time>`;
+   * each is hidden (etcd reads only `member/` there, and only warns of another name when it starts).
+   */
+  backupStageInData: string;
+  restoreStageInData: string;
+  /** Where restore.sh stages otherwise: beside the data directory (same file system, so every move is a rename). */
+  restoreStageBeside: string;
   /** restore.sh, per member, index for index with memberNames: the address and ports judged to know etcd stopped. */
   memberIps: string[];
   /** Where restore.sh puts a member's manifest while it restores: beside the manifest directory, never in it. */
@@ -397,6 +415,8 @@ export function unitCommandWord(path: string): string {
 export function backupPlan(cluster: Cluster, context: PlanContext): BackupPlan {
   const { backup, etcd } = cluster;
   const tool = snapshotTool(etcdVersion(etcd));
+  const via = verifyVia(etcd.profile, cluster.verify.via);
+  const dataDir = posix.normalize(etcd.dataDir).replace(/(.)\/$/, '$1');
   const dirFromOut = posix.isAbsolute(backup.dir) ? backup.dir : posix.normalize(posix.join(context.configDirFromOut, backup.dir));
   return {
     onOperator: backup.where === 'operator',
@@ -408,6 +428,12 @@ export function backupPlan(cluster: Cluster, context: PlanContext): BackupPlan {
     namePrefix: `${etcd.clusterToken}-`,
     snapshotTool: tool,
     snapshotToolPath: `/usr/local/bin/${tool}`,
+    onMaster: via === 'local' ? 'host' : via,
+    viaCrictl: via === 'crictl',
+    local: via === 'local',
+    backupStageInData: posix.join(dataDir, '.etcd-bootstrap-backup-'),
+    restoreStageInData: posix.join(dataDir, '.etcd-bootstrap-restore-'),
+    restoreStageBeside: `${dataDir}.restoring-`,
     memberIps: cluster.masters.map((m) => ipText(m.ip)),
     manifestAsidePrefix: posix.join(posix.dirname(etcd.manifestDir), 'etcd.manifest.restore-'),
     quorum: String(Math.floor(cluster.masters.length / 2) + 1),

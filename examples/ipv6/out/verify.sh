@@ -301,6 +301,32 @@ etcdctl_local() {
 }
 
 via_master=
+# reach_master: sets via_master to the first selected master that answers through the transport and has what
+# verify.via in cluster.json needs there (docker). A master reached without it is a usage error (exit 2),
+# never a member that does not answer; one not reached is skipped for the next.
+reach_master() {
+  local name reached
+  for name in "${selected[@]}"; do
+    if [[ $dry_run == yes ]]; then
+      via_master=$name
+      return 0
+    fi
+    step "$name" "reach it to run etcdctl there"
+    reached=0
+    transport_run "$name" <<<'command -v docker >/dev/null || exit 3' || reached=$?
+    if ((reached == 0)); then
+      via_master=$name
+      return 0
+    fi
+    if ((reached == 3)); then
+      printf '%s not found on %s: set verify.via in cluster.json ("docker", "crictl" or "local"), or run %s --local\n' docker "$name" "${0##*/}" >&2
+      exit 2
+    fi
+    printf '[%s] not reachable; trying the next master\n' "$name"
+  done
+  fail "no master is reachable through the transport"
+}
+
 # etcdctl in the etcd image on a master, through the transport. The tutorial runs it with `docker run -it`,
 # which fails without a terminal ("the input device is not a TTY"), so -it is left out here.
 etcdctl_remote() {
@@ -320,26 +346,7 @@ if [[ $mode == local ]]; then
   list_members() { etcdctl_local member list --endpoints="$all_client_urls"; }
   check_health() { etcdctl_local endpoint health --endpoints="$all_client_urls"; }
 else
-  for name in "${selected[@]}"; do
-    if [[ $dry_run == yes ]]; then
-      via_master=$name
-      break
-    fi
-    step "$name" "reach it to run etcdctl there"
-    # Exit 3: reached, but without the tool. Reported as such, never as a member that does not answer.
-    reached=0
-    transport_run "$name" <<<'command -v docker >/dev/null || exit 3' || reached=$?
-    if ((reached == 0)); then
-      via_master=$name
-      break
-    fi
-    if ((reached == 3)); then
-      printf '%s not found on %s: set verify.via in cluster.json ("docker", "crictl" or "local"), or run verify.sh --local\n' docker "$name" >&2
-      exit 2
-    fi
-    printf '[%s] not reachable; trying the next master\n' "$name"
-  done
-  [[ -n $via_master ]] || fail "no master is reachable through the transport"
+  reach_master
   step "$via_master" "etcdctl member list"
   list_members() { etcdctl_remote member list --endpoints='http://[::1]:2379'; }
   check_health() { etcdctl_remote "${remote_tls[@]}" endpoint health --endpoints="$all_client_urls"; }
