@@ -347,28 +347,52 @@ s(`after ${LATER} more keys and every data directory lost (kubelet restarting th
   }
 });
 
-s('a restore that fails on one master puts no manifest back, and the commands it prints go back to how things were', async (state) => {
-  const w = world(state);
-  check(w.snapshot, 'not checked: no snapshot from the test before');
-  // `docker run … etcdctl snapshot restore` fails on master2 only; every other call goes to the docker stand-in.
-  const failBin = join(w.cluster.dir, 'fail-bin');
+/** A stand-in for TOOL in front of the usual one, failing on the node named in STANDIN_FAIL_ON when its arguments match. */
+function failingTool(w: World, tool: string, matching: string, why: string): string {
+  const failBin = join(w.cluster.dir, `fail-${tool}`);
   mkdirSync(failBin, { recursive: true });
   writeFileSync(
-    join(failBin, 'docker'),
+    join(failBin, tool),
     `#!/usr/bin/env bash
-# Stand-in for docker, written by test/backup.test.ts: snapshot restore fails on the node named in STANDIN_FAIL_RESTORE.
-if [[ $PWD == */"\${STANDIN_FAIL_RESTORE:?}" && " $* " == *" snapshot restore "* ]]; then
-  echo "docker: failing snapshot restore on $STANDIN_FAIL_RESTORE, as the test asked" >&2
+# Stand-in for ${tool}, written by test/backup.test.ts: ${why} on the node named in STANDIN_FAIL_ON.
+if [[ $PWD == */"\${STANDIN_FAIL_ON:?}" && " $* " == ${matching} ]]; then
+  echo "${tool}: failing on $STANDIN_FAIL_ON, as the test asked: $*" >&2
   exit 1
 fi
-exec ${JSON.stringify(join(w.cluster.dir, 'stand-in-bin', 'docker'))} "$@"
+exec ${JSON.stringify(join(w.cluster.dir, 'stand-in-bin', tool))} "$@"
 `,
   );
-  chmodSync(join(failBin, 'docker'), 0o755);
+  chmodSync(join(failBin, tool), 0o755);
+  return failBin;
+}
+
+s('a restore that fails on one master before any member is stopped changes nothing: every member runs on, on its data', async (state) => {
+  const w = world(state);
+  check(w.snapshot, 'not checked: no snapshot from the test before');
+  const failBin = failingTool(w, 'docker', '*" snapshot restore "*', '`docker run … snapshot restore` fails');
+  await gateway(w, '/v3/kv/put', { key: b64('/between/early'), value: b64('written after the snapshot') });
+  const starts = NAMES.map((n) => w.runner.starts(n));
+  const result = await script(w, 'restore.sh', [w.snapshot, '--apply'], { PATH: `${failBin}:${w.env['PATH']}`, STANDIN_FAIL_ON: 'master2' });
+  check(result.code === 1, () => `restore.sh --apply should exit 1 when the restore fails on master2, but ${explain(result)}`);
+  check(result.stderr.includes('restore.sh stopped before stopping any member'), () => `restore.sh should say that it stopped no member:\n${indent(result.stderr, 2)}`);
+  check(!/^\[master\d\] move /m.test(result.stdout), () => `restore.sh should not have begun stopping members:\n${indent(result.stdout, 2)}`);
+  check(NAMES.every((n, i) => w.runner.starts(n) === starts[i] && w.runner.running(n)), 'every member should have run on, never stopped or restarted');
+  const marker = (await rangeOf(w, '/between/')).kvs.get('/between/early');
+  check(marker === 'written after the snapshot', `the cluster should still hold its own data, with the key written just before, but it is ${JSON.stringify(marker)}`);
+});
+
+s('a restore that fails on one master after the members stopped puts no manifest back, and the commands it prints go back to how things were', async (state) => {
+  const w = world(state);
+  check(w.snapshot, 'not checked: no snapshot from the test before');
+  // Moving the restored data into place fails on master2 (a full disk, a read-only mount), after every member stopped.
+  // A second apart from the restore before: each run's directories are named by its UTC second.
+  await sleep(1_100);
+  const failBin = failingTool(w, 'sudo', '*" mv -T -- "*"/data "*', 'moving the restored data into place');
   // A key the snapshot does not have: only the data of before this restore holds it.
   await gateway(w, '/v3/kv/put', { key: b64('/between/marker'), value: b64('written after the snapshot') });
-  const result = await script(w, 'restore.sh', [w.snapshot, '--apply'], { PATH: `${failBin}:${w.env['PATH']}`, STANDIN_FAIL_RESTORE: 'master2' });
-  check(result.code === 1, () => `restore.sh --apply should exit 1 when the restore fails on master2, but ${explain(result)}`);
+  const result = await script(w, 'restore.sh', [w.snapshot, '--apply'], { PATH: `${failBin}:${w.env['PATH']}`, STANDIN_FAIL_ON: 'master2' });
+  check(result.code === 1, () => `restore.sh --apply should exit 1 when moving the restored data fails on master2, but ${explain(result)}`);
+  check(/sudo: failing on master2, as the test asked: mv -T -- \S+\/data /.test(result.stderr), () => `the failure should be the one the test made: ${explain(result)}`);
   check(result.stderr.includes('restore.sh stopped before putting any manifest back'), () => `restore.sh should say that it put no manifest back:\n${indent(result.stderr, 2)}`);
   for (const name of NAMES) {
     const manifests = readdirSync(w.runner.onNode(name, `${w.remote}/etc/kubernetes/manifests`));

@@ -6,18 +6,18 @@
 # members gone), or lost data. First, and before it touches any node, it checks the snapshot's sha256 against the
 # digest file beside it and reads it with `etcdctl snapshot status`; then it shows the plan. Only with --apply,
 # the one consent it asks for (it runs unattended), it carries it out:
-#   1. copies the snapshot to every master and checks it there again;
+#   1. copies the snapshot to every master, checks it there again, and restores it there with `etcdctl
+#      snapshot restore`, with that member's --name, --initial-cluster (every master), --initial-advertise-peer-urls
+#      and a NEW --initial-cluster-token (so that the restored cluster can never join the old one by mistake), into
+#      a directory of this run beside the data directory (/var/lib/etcd.restoring-<UTC time>). No member is stopped yet: a failure here changes nothing;
 #   2. moves every master's manifest out of /etc/kubernetes/manifests (kubelet loads every file there) to
 #      /etc/kubernetes/etcd.manifest.restore-<UTC time>, and waits until etcd no longer listens on the member's own
 #      address and ports;
-#   3. restores the snapshot on every master with `etcdctl snapshot restore`, with that member's --name,
-#      --initial-cluster (every master), --initial-advertise-peer-urls and a NEW --initial-cluster-token (so that
-#      the restored cluster can never join the old one by mistake), beside the data directory; renames the old
-#      data directory aside as /var/lib/etcd.<UTC time> (never deletes it) and puts the restored one at
-#      /var/lib/etcd (mode 0700);
+#   3. renames the old data directory aside as /var/lib/etcd.<UTC time> (never deletes it) and moves the
+#      restored one to /var/lib/etcd (mode 0700);
 #   4. puts every manifest back, waits for the cluster and runs verify.sh.
-# It works whether the members are down or kubelet has already restarted them on empty data directories. A failure
-# on any master stops before any manifest is put back, and says how to go back.
+# It works whether the members are down or kubelet has already restarted them on empty data directories. A failure on any master after
+# the members are stopped stops before any manifest is put back, and says how to go back.
 set -Eeuo pipefail
 # The caller's shell environment must not change what the script does: CDPATH makes `cd` print the directory it
 # chose (and maybe choose another), GLOBIGNORE changes what a glob matches, and SHELLOPTS or BASHOPTS, exported,
@@ -307,7 +307,8 @@ new_token=etcd-cluster-0-restored-$stamp
 data_dir=/var/lib/etcd
 manifest=/etc/kubernetes/manifests/etcd.manifest
 aside=/etc/kubernetes/etcd.manifest.restore-$stamp
-stage=$data_dir.restoring-$stamp
+stage=/var/lib/etcd.restoring-$stamp
+stage_in_data=/var/lib/etcd/.etcd-bootstrap-restore-$stamp
 old_data=$data_dir.$stamp
 
 # ---- The snapshot, checked here before any node is touched.
@@ -332,9 +333,10 @@ fi
 
 # ---- The plan.
 printf '\nThe plan, for %s masters (%s):\n' "${#names[@]}" "${names[*]}"
-printf '  1. copy the snapshot to each master, as %s/snapshot.db, and check it there\n' "$stage"
+printf '  1. copy the snapshot to each master and check it there; restore it, with --initial-cluster-token %s, into %s/data\n' "$new_token" "$stage"
+printf '     (every member still runs: a failure here changes nothing)\n'
 printf '  2. move %s out of its directory to %s; wait until etcd no longer listens on the member'\''s address and ports\n' "$manifest" "$aside"
-printf '  3. restore into %s/data with --initial-cluster-token %s; rename %s to %s (kept); move the restored data to %s\n' "$stage" "$new_token" "$data_dir" "$old_data" "$data_dir"
+printf '  3. rename %s to %s (kept); move the restored data to %s\n' "$data_dir" "$old_data" "$data_dir"
 printf '  4. put every manifest back, wait for the cluster, run verify.sh\n'
 printf '  Every member'\''s data is replaced by the snapshot'\''s: whatever was written after it is not in the restored cluster.\n\n'
 if [[ $apply == no && $dry_run == no ]]; then
@@ -347,39 +349,93 @@ assign() {
   local pair
   for pair; do printf '%s=%q\n' "${pair%%=*}" "${pair#*=}"; done
 }
-# What every script sent to a master knows: the paths of this run, and how to run the etcd image there.
+# ---- etcdctl and etcdctl on a master, the way verify.via in cluster.json says (docker). Defined here and sent to a
+# master with `declare -p` and `declare -f` (master_tools), so that every script there runs them one way.
+etcd_via=docker
 etcdctl_run=(sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3)
 etcdctl_image=quay.io/coreos/etcd:v3.3.5
-snapshot_tool_path=/usr/local/bin/etcdctl
+snapshot_tool_name=etcdctl
+# running_etcd: the ID of the running etcd container (crictl), or fails.
+running_etcd() {
+  local ids
+  ids=$(sudo crictl ps --name '^etcd$' --state running --quiet) || return 1
+  [[ -n $ids ]] || return 1
+  printf '%s' "${ids%%$'\n'*}"
+}
+# etcd_tool DIR TOOL ARG…: runs TOOL (etcdctl or etcdutl), which reads or writes under DIR ("" for nowhere):
+#   docker: in a new container of the etcd image, with the host's network, the certificates and DIR mounted at
+#           their own paths (the tutorial's `docker run`, without -it, which fails without a terminal);
+#   crictl: in the running etcd container (Kubernetes has had no Docker since 1.24), which sees only its own
+#           mounts: DIR must be inside the data directory;
+#   host:   the master's own TOOL, as root (it writes where etcd's files are).
+etcd_tool() {
+  local dir=$1 tool=$2 id path
+  shift 2
+  case $etcd_via in
+    docker)
+      local mount=()
+      if [[ -n $dir ]]; then mount=(-v "$dir:$dir"); fi
+      "${etcdctl_run[@]}" ${mount[@]+"${mount[@]}"} "$etcdctl_image" "/usr/local/bin/$tool" "$@"
+      ;;
+    crictl)
+      id=$(running_etcd) || { echo "crictl ps: no running etcd container on this master" >&2; return 1; }
+      sudo crictl exec "$id" "$tool" "$@"
+      ;;
+    host)
+      path=$(command -v "$tool") || { echo "$tool is not on this master's PATH" >&2; return 1; }
+      sudo env ETCDCTL_API=3 "$path" "$@"
+      ;;
+  esac
+}
+master_tools() {
+  declare -p etcd_via etcdctl_run etcdctl_image snapshot_tool_name
+  declare -f running_etcd etcd_tool
+}
+# What every script sent to a master knows: the paths of this run, and how to run etcd's tools there.
 master_variables() { # MASTER
   local i
   for i in "${!names[@]}"; do
     if [[ ${names[i]} == "$1" ]]; then break; fi
   done
-  declare -p etcdctl_run etcdctl_image snapshot_tool_path
+  master_tools
   assign name="$1" peer_url="${peer_urls[i]}" ip="${member_ips[i]}" \
     initial_cluster=master1=https://master1.node.local.consul:2380,master2=https://master2.node.local.consul:2380,master3=https://master3.node.local.consul:2380,master4=https://master4.node.local.consul:2380,master5=https://master5.node.local.consul:2380 new_token="$new_token" \
-    data_dir="$data_dir" stage="$stage" old_data="$old_data" manifest="$manifest" aside="$aside" \
+    data_dir="$data_dir" stage="$stage" stage_in_data="$stage_in_data" old_data="$old_data" manifest="$manifest" aside="$aside" \
     client_port=2379 peer_port=2380 size="$size" digest="$actual"
 }
 
 # 1. The snapshot's bytes follow the script on the same connection: bash reads a script from a pipe one byte at a
-# time, so `head -c` gets exactly the bytes after it. (remote() would send standard input from /dev/null.)
+# time, so `head -c` gets exactly the bytes after it. (remote() would send standard input from /dev/null.) Then the
+# restore, into a directory of this run, while every member still runs.
 stage_on() { # MASTER
   local master=$1 script
-  step "$master" "copy the snapshot to $stage/snapshot.db, check it"
+  step "$master" "copy the snapshot there, check it, etcdctl snapshot restore as $master (nothing stopped yet)"
   script=$(
     master_variables "$master"
     cat <<'MASTER'
-sudo mkdir -p -- "$stage"
+if [[ $etcd_via == host ]] && ! command -v "$snapshot_tool_name" >/dev/null; then
+  echo "$snapshot_tool_name is not on this master's PATH: install it (etcd's release archive has it; the version of the etcd image), then run restore.sh again" >&2
+  exit 1
+fi
+if sudo test -e "$stage"; then
+  echo "$stage exists: another restore.sh began in the same second (UTC), or one of this run is under way; not restoring over it. Run again in a second." >&2
+  exit 1
+fi
+sudo mkdir -m 0700 -p -- "$stage"
 head -c "$size" | sudo tee "$stage/snapshot.db" >/dev/null
 exec </dev/null
-copied=$(sudo sha256sum <"$stage/snapshot.db")
+copied=$(sudo sha256sum -- "$stage/snapshot.db")
 if [[ ${copied%% *} != "$digest" ]]; then
   echo "the copy on this master has the sha256 ${copied%% *}, not $digest: the connection cut it short" >&2
   exit 1
 fi
-"${etcdctl_run[@]}" -v "$stage:$stage" "$etcdctl_image" "$snapshot_tool_path" snapshot status "$stage/snapshot.db" -w table
+etcd_tool "$stage" "$snapshot_tool_name" snapshot status "$stage/snapshot.db" -w table
+etcd_tool "$stage" "$snapshot_tool_name" snapshot restore "$stage/snapshot.db" \
+  --name="$name" --initial-cluster="$initial_cluster" --initial-cluster-token="$new_token" \
+  --initial-advertise-peer-urls="$peer_url" --data-dir="$stage/data"
+# The copy of the snapshot has served; the one this restore came from stays where it was.
+sudo rm -f -- "$stage/snapshot.db"
+echo "restored into $stage/data"
 MASTER
   )
   if [[ $dry_run == yes ]]; then
@@ -420,28 +476,29 @@ MASTER
   )"
 }
 
-# 3. The restore, beside the data directory (same file system: every move is a rename); the old data is kept.
-restore_on() { # MASTER
+# 3. The restored data into place, with renames only (same file system); the old data is kept.
+swap_on() { # MASTER
   local master=$1
-  step "$master" "etcdctl snapshot restore as $master, old data to $old_data, restored data to $data_dir"
+  step "$master" "old data to $old_data, the restored data to $data_dir"
   remote "$master" <<<"$(
     master_variables "$master"
     cat <<'MASTER'
-if sudo test -e "$stage/data"; then
-  echo "$stage/data exists: a restore of this run was already here; not restoring over it" >&2
+# Where step 1 restored: beside the data directory, or inside it (which the rename below carries along).
+if sudo test -d "$stage/data"; then
+  restored=$stage/data
+elif sudo test -d "$stage_in_data/data"; then
+  restored=$old_data/${stage_in_data##*/}/data
+else
+  echo "no restored data of this run on this master ($stage/data or $stage_in_data/data)" >&2
   exit 1
 fi
-"${etcdctl_run[@]}" -v "$stage:$stage" "$etcdctl_image" "$snapshot_tool_path" snapshot restore "$stage/snapshot.db" \
-  --name="$name" --initial-cluster="$initial_cluster" --initial-cluster-token="$new_token" \
-  --initial-advertise-peer-urls="$peer_url" --data-dir="$stage/data"
 if sudo test -e "$data_dir"; then
   sudo mv -T -- "$data_dir" "$old_data"
   echo "renamed the old data directory to $old_data"
 fi
-sudo mv -T -- "$stage/data" "$data_dir"
+sudo mv -T -- "$restored" "$data_dir"
 sudo chmod 0700 -- "$data_dir"
-sudo rm -f -- "$stage/snapshot.db"
-sudo rmdir -- "$stage"
+sudo rmdir -- "${restored%/data}"
 echo "restored $data_dir from the snapshot"
 MASTER
   )"
@@ -474,7 +531,8 @@ go_back() {
   local status=$? name
   if ((status == 0)) || [[ $phase == start || $dry_run == yes ]]; then return; fi
   if [[ $phase == stage ]]; then
-    printf '\nrestore.sh stopped before stopping any member: nothing changed but the copies of the snapshot in %s.\n' "$stage" >&2
+    printf '\nrestore.sh stopped before stopping any member: every member runs as before. What this run restored is in\n' >&2
+    printf '%s on the masters it reached; nothing else changed.\n' "$stage" >&2
     return
   fi
   {
@@ -488,17 +546,21 @@ go_back() {
       printf '    if sudo test -e %q; then sudo mv -T %q %q; fi\n' "$aside" "$aside" "$manifest"
     done
     printf 'Nothing was deleted: the old data directories are at %s on the masters that got that far.\n' "$old_data"
-    printf 'The copy of the snapshot on each master, in %s, is not needed to go back.\n' "$stage"
+    printf 'What this run restored (in %s) is not needed to go back.\n' "$stage"
   } >&2
 }
 trap go_back EXIT
 
+step local "1. copy, check and restore the snapshot on every master"
 run_on_hosts stage_on "${selected[@]}"
 phase=stop
+step local "2. stop etcd on every master"
 run_on_hosts stop_on "${selected[@]}"
-phase=restore
-run_on_hosts restore_on "${selected[@]}"
+phase=swap
+step local "3. the restored data into place on every master"
+run_on_hosts swap_on "${selected[@]}"
 phase=start
+step local "4. every manifest back"
 run_on_hosts start_on "${selected[@]}"
 
 step local "wait for the cluster, then verify.sh"
