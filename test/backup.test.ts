@@ -12,7 +12,6 @@
 // with a member down succeeds; a backup cut off midway leaves no file under a final name; retention keeps N.
 import { suite } from 'uvu';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { requireTools } from './support/tools.js';
@@ -30,6 +29,7 @@ import {
   type RunResult,
 } from './support/live-cluster.js';
 import { ManifestRunner } from './support/manifest-runner.js';
+import { Gateway, keyOf, valueOf } from './support/gateway.js';
 import { main } from '../src/cli.js';
 
 const KEYS = 10_000;
@@ -45,7 +45,7 @@ interface World {
   remote: string;
   env: Record<string, string>;
   backups: string;
-  agent: Agent;
+  gateway: Gateway;
   /** The snapshot of the main scenario, and its revision. */
   snapshot?: string;
   snapshotRevision?: number;
@@ -61,50 +61,6 @@ const s = suite<State>('backup and restore, live', {});
 function world(state: State): World {
   if (!state.world) throw new Error(`not checked: the cluster did not start (${(state.failure ?? 'the first test did not run').split('\n')[0]})`);
   return state.world;
-}
-
-// ---- The v3 HTTP gateway, over TLS with the client certificate: 10,000 keys in a second or two.
-
-const b64 = (text: string) => Buffer.from(text).toString('base64');
-const unb64 = (text: string) => Buffer.from(text, 'base64').toString();
-
-function gateway(w: World, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const member = w.cluster.members[0]!;
-  const url = new URL(path, `https://${member.ip}:${w.cluster.clientPort}`);
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', agent: w.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }, timeout: 10_000 },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as Record<string, unknown>) : reject(new Error(`${path}: HTTP ${res.statusCode}: ${text}`))));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${path}: no answer within 10 s`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-const valueOf = (prefix: string, i: number) => `value of ${prefix}${i} ${'x'.repeat(i % 37)}`;
-const keyOf = (prefix: string, i: number) => `${prefix}${String(i).padStart(5, '0')}`;
-
-async function putKeys(w: World, prefix: string, count: number): Promise<void> {
-  for (let start = 0; start < count; start += 100) {
-    const success = [];
-    for (let i = start; i < Math.min(count, start + 100); i++) success.push({ request_put: { key: b64(keyOf(prefix, i)), value: b64(valueOf(prefix, i)) } });
-    await gateway(w, '/v3/kv/txn', { success });
-  }
-}
-
-async function rangeOf(w: World, prefix: string): Promise<{ revision: number; kvs: Map<string, string> }> {
-  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-  const answer = await gateway(w, '/v3/kv/range', { key: b64(prefix), range_end: b64(end) });
-  const kvs = new Map<string, string>();
-  for (const kv of (answer['kvs'] as { key: string; value?: string }[] | undefined) ?? []) kvs.set(unb64(kv.key), unb64(kv.value ?? ''));
-  return { revision: Number((answer['header'] as { revision?: string }).revision ?? 0), kvs };
 }
 
 // ---- Scripts, nodes and waiting.
@@ -190,7 +146,7 @@ perl -0777 -pe 's/\\Q$ENV{FROM}\\E/$ENV{TO}/g' | bash -euo pipefail -s
 
 s.after(async (state) => {
   await state.world?.runner.close();
-  state.world?.agent.destroy();
+  state.world?.gateway.close();
   removeCluster(state.world?.cluster);
   if (state.world && !process.env['ETCD_BOOTSTRAP_KEEP_LIVE']) rmSync(state.world.nodesDir, { recursive: true, force: true });
   if (runningCount() !== 0) console.error(`\n!!!! backup: ${runningCount()} etcd process(es) still running after stopping them all !!!!\n`);
@@ -217,8 +173,8 @@ s('three members run from the manifests in their nodes\' manifest directories an
     });
     const standIns = writeStandIns(cluster);
     writeVagrant(standIns.bin, nodesDir, remote);
-    const agent = new Agent({ keepAlive: true, ca: readFileSync(cluster.certs.ca), cert: readFileSync(cluster.certs.cert), key: readFileSync(cluster.certs.key) });
-    const w: World = { cluster, runner, nodesDir, remote, env: standIns.env, backups: join(cluster.dir, 'backups'), agent };
+    const gateway = new Gateway(`https://${cluster.members[0]!.ip}:${cluster.clientPort}`, cluster.certs);
+    const w: World = { cluster, runner, nodesDir, remote, env: standIns.env, backups: join(cluster.dir, 'backups'), gateway };
     state.world = w;
     // What distribute.sh does: each master's manifest into its manifest directory.
     for (const member of cluster.members) {
@@ -234,8 +190,8 @@ s('three members run from the manifests in their nodes\' manifest directories an
 
 s(`backup.sh takes a snapshot of ${KEYS} keys, named <token>-<UTC time>-rev<revision>.db, with its sha256 beside it`, async (state) => {
   const w = world(state);
-  await putKeys(w, '/before/', KEYS);
-  const { revision, kvs } = await rangeOf(w, '/before/');
+  await w.gateway.putKeys('/before/', KEYS);
+  const { revision, kvs } = await w.gateway.range('/before/');
   check(kvs.size === KEYS, `the cluster should hold the ${KEYS} keys just written, but holds ${kvs.size}`);
   const result = await script(w, 'backup.sh', []);
   check(result.code === 0, () => `backup.sh should succeed against the healthy cluster, but ${explain(result)}`);
@@ -309,8 +265,8 @@ s('restore.sh refuses a snapshot whose bytes were altered, by its sha256, before
 s(`after ${LATER} more keys and every data directory lost (kubelet restarting the members on empty ones), restore.sh --apply brings back exactly the snapshot's keys`, async (state) => {
   const w = world(state);
   check(w.snapshot && w.snapshotRevision !== undefined, 'not checked: no snapshot from the test before');
-  await putKeys(w, '/later/', LATER);
-  check((await rangeOf(w, '/later/')).kvs.size === LATER, `the ${LATER} later keys should be written`);
+  await w.gateway.putKeys('/later/', LATER);
+  check((await w.gateway.range('/later/')).kvs.size === LATER, `the ${LATER} later keys should be written`);
   // The disks are lost: etcd dies with its data directory; kubelet restarts it on an empty one, and the three
   // empty members form a new, empty cluster of their own.
   const dataDirs = NAMES.map((n) => w.runner.onNode(n, `${w.remote}/var/lib/etcd`));
@@ -319,7 +275,7 @@ s(`after ${LATER} more keys and every data directory lost (kubelet restarting th
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   for (const name of NAMES) w.runner.release(name);
   await waitFor('the members restarted on empty data directories', 30_000, () => healthy(w), () => logs(w));
-  check((await rangeOf(w, '/before/')).kvs.size === 0, 'the members restarted on empty data directories should hold no key (the test lost the data)');
+  check((await w.gateway.range('/before/')).kvs.size === 0, 'the members restarted on empty data directories should hold no key (the test lost the data)');
 
   const started = Date.now();
   const result = await script(w, 'restore.sh', [w.snapshot, '--apply']);
@@ -329,11 +285,11 @@ s(`after ${LATER} more keys and every data directory lost (kubelet restarting th
   check(result.code === 0, () => `restore.sh --apply should restore the cluster, but ${explain(result)}\n${logs(w)}`);
   check(/OK: 3 members, all started and healthy/.test(result.stdout), () => `restore.sh should end with verify.sh passing:\n${indent(result.stdout.slice(-2000), 2)}`);
 
-  const { revision, kvs } = await rangeOf(w, '/before/');
+  const { revision, kvs } = await w.gateway.range('/before/');
   check(kvs.size === KEYS, `every one of the ${KEYS} keys written before the backup should be back, but ${kvs.size} are`);
   const wrong = [...Array(KEYS).keys()].filter((i) => kvs.get(keyOf('/before/', i)) !== valueOf('/before/', i));
   check(wrong.length === 0, () => `every key should have its value again; ${wrong.length} do not, e.g. ${keyOf('/before/', wrong[0]!)} = ${JSON.stringify(kvs.get(keyOf('/before/', wrong[0]!)))}`);
-  const later = (await rangeOf(w, '/later/')).kvs.size;
+  const later = (await w.gateway.range('/later/')).kvs.size;
   check(later === 0, `the ${LATER} keys written after the backup should not be in the restored cluster, but ${later} are`);
   check(revision >= w.snapshotRevision, `the restored cluster's revision (${revision}) should be at least the snapshot's (${w.snapshotRevision})`);
 
@@ -370,14 +326,14 @@ s('a restore that fails on one master before any member is stopped changes nothi
   const w = world(state);
   check(w.snapshot, 'not checked: no snapshot from the test before');
   const failBin = failingTool(w, 'docker', '*" snapshot restore "*', '`docker run … snapshot restore` fails');
-  await gateway(w, '/v3/kv/put', { key: b64('/between/early'), value: b64('written after the snapshot') });
+  await w.gateway.put('/between/early', 'written after the snapshot');
   const starts = NAMES.map((n) => w.runner.starts(n));
   const result = await script(w, 'restore.sh', [w.snapshot, '--apply'], { PATH: `${failBin}:${w.env['PATH']}`, STANDIN_FAIL_ON: 'master2' });
   check(result.code === 1, () => `restore.sh --apply should exit 1 when the restore fails on master2, but ${explain(result)}`);
   check(result.stderr.includes('restore.sh stopped before stopping any member'), () => `restore.sh should say that it stopped no member:\n${indent(result.stderr, 2)}`);
   check(!/^\[master\d\] move /m.test(result.stdout), () => `restore.sh should not have begun stopping members:\n${indent(result.stdout, 2)}`);
   check(NAMES.every((n, i) => w.runner.starts(n) === starts[i] && w.runner.running(n)), 'every member should have run on, never stopped or restarted');
-  const marker = (await rangeOf(w, '/between/')).kvs.get('/between/early');
+  const marker = (await w.gateway.range('/between/')).kvs.get('/between/early');
   check(marker === 'written after the snapshot', `the cluster should still hold its own data, with the key written just before, but it is ${JSON.stringify(marker)}`);
 });
 
@@ -389,7 +345,7 @@ s('a restore that fails on one master after the members stopped puts no manifest
   await sleep(1_100);
   const failBin = failingTool(w, 'sudo', '*" mv -T -- "*"/data "*', 'moving the restored data into place');
   // A key the snapshot does not have: only the data of before this restore holds it.
-  await gateway(w, '/v3/kv/put', { key: b64('/between/marker'), value: b64('written after the snapshot') });
+  await w.gateway.put('/between/marker', 'written after the snapshot');
   const result = await script(w, 'restore.sh', [w.snapshot, '--apply'], { PATH: `${failBin}:${w.env['PATH']}`, STANDIN_FAIL_ON: 'master2' });
   check(result.code === 1, () => `restore.sh --apply should exit 1 when moving the restored data fails on master2, but ${explain(result)}`);
   check(/sudo: failing on master2, as the test asked: mv -T -- \S+\/data /.test(result.stderr), () => `the failure should be the one the test made: ${explain(result)}`);
@@ -410,9 +366,9 @@ s('a restore that fails on one master after the members stopped puts no manifest
     check(back.code === 0, () => `the way back that restore.sh printed for ${name} should run there, but ${explain(back)}`);
   }
   await waitFor('the members back on their data of before', 30_000, () => healthy(w), () => logs(w));
-  const { kvs } = await rangeOf(w, '/before/');
+  const { kvs } = await w.gateway.range('/before/');
   check(kvs.size === KEYS, `after going back, the ${KEYS} keys of before the failed restore should all be there, but ${kvs.size} are`);
-  const marker = (await rangeOf(w, '/between/')).kvs.get('/between/marker');
+  const marker = (await w.gateway.range('/between/')).kvs.get('/between/marker');
   check(marker === 'written after the snapshot', `after going back, the key written just before the failed restore should be there (the data of before), but it is ${JSON.stringify(marker)}`);
 });
 
@@ -432,7 +388,7 @@ s('restore.sh --apply also works with every member down (etcd failing to start, 
   await waitFor('etcd failing to start on every node', 15_000, () => NAMES.every((n, i) => w.runner.starts(n) > starts[i]! && !w.runner.running(n)));
   const result = await script(w, 'restore.sh', [w.snapshot, '--apply']);
   check(result.code === 0, () => `restore.sh --apply should restore a cluster whose members are all down, but ${explain(result)}\n${logs(w)}`);
-  const { kvs } = await rangeOf(w, '/before/');
+  const { kvs } = await w.gateway.range('/before/');
   check(kvs.size === KEYS, `every one of the ${KEYS} keys of the snapshot should be back, but ${kvs.size} are`);
   for (const name of NAMES) {
     const varLib = w.runner.onNode(name, `${w.remote}/var/lib`);
@@ -477,7 +433,7 @@ s(`retention, with backup.sh and backup.sh --local: after ${KEEP + 3} backups, e
   writeFileSync(join(w.backups, stray), 'not a snapshot\n');
   for (let i = snapshots(w).length; i < KEEP + 3; i++) {
     // A write between two backups: a second backup within the same second gets a name of its own by its revision.
-    await gateway(w, '/v3/kv/put', { key: b64(`/retention/${i}`), value: b64(String(i)) });
+    await w.gateway.put(`/retention/${i}`, String(i));
     // Every other one with --local: etcdctl on this machine, the snapshot written straight into the directory.
     const args = i % 2 ? ['--local'] : [];
     const result = await script(w, 'backup.sh', args);
@@ -507,7 +463,7 @@ s('backup.where "master": the snapshot stays on the master it was taken from, ch
   const before = snapshots(w);
   const results: RunResult[] = [];
   for (let i = 0; i < KEEP + 1; i++) {
-    await gateway(w, '/v3/kv/put', { key: b64(`/on-master/${i}`), value: b64(String(i)) });
+    await w.gateway.put(`/on-master/${i}`, String(i));
     results.push(await run(join(out, 'backup.sh'), [], { env: w.env, cwd: w.cluster.dir, timeoutMs: 120_000 }));
     check(results[i]!.code === 0, () => `backup.sh (where "master") run ${i + 1} should succeed, but ${explain(results[i]!)}`);
   }

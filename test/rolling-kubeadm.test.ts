@@ -4,23 +4,11 @@
 // time with a client writing every 50 ms to every client URL (at least 95% succeed, none acknowledged is lost); then
 // members.sh --apply adds master4 as a learner and promotes it, restarting no other member.
 import { suite } from 'uvu';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { requireTools } from './support/tools.js';
+import { ETCD_35_BIN, requireEtcd35, requireTools } from './support/tools.js';
 import { check, explain, sleep } from './support/live-cluster.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { Writer, describe, successRate } from './support/writer.js';
-
-/** Where scripts/fetch-etcd35.sh leaves etcd 3.5 (as test/live-kubeadm.test.ts finds it). */
-const ETCD_35_BIN = join(process.env['ETCD_BOOTSTRAP_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'etcd-bootstrap'), 'etcd-3.5', 'usr', 'bin');
-
-function etcd35(): string | undefined {
-  const etcd = join(ETCD_35_BIN, 'etcd');
-  if (!existsSync(etcd)) return undefined;
-  return /^etcd Version: (3\.5\.\d+)$/m.exec(spawnSync(etcd, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1];
-}
 
 const kubeadm = suite<{ live?: LiveWorld; writer?: Writer }>('rolling apply and membership, kubeadm profile, etcd 3.5');
 
@@ -31,13 +19,8 @@ kubeadm.after(async (context) => {
 
 kubeadm('bootstrap, a flag changed one master at a time, master4 added as a learner: writes go on, nothing lost, no other member restarts', async (context) => {
   if (!requireTools('kubeadm rolling apply', 'etcdctl', 'openssl', 'bash')) return;
-  const version = etcd35();
-  if (!version) {
-    const message = `etcd 3.5 is not in ${ETCD_35_BIN}: run scripts/fetch-etcd35.sh`;
-    if (process.env['CI'] === 'true') throw new Error(`${message}; CI must have it`);
-    console.error(`\n!!!! SKIPPED kubeadm rolling apply: ${message} !!!!\n`);
-    return;
-  }
+  const version = requireEtcd35('kubeadm rolling apply');
+  if (!version) return;
   const live = (context.live = await makeLiveWorld({
     machines: 4,
     initial: 3,

@@ -153,6 +153,17 @@ export class Kubelet {
     return logs + '\n' + this.events.map((e) => `  +${((e.at - t0) / 1000).toFixed(1)}s ${e.master} ${e.what}${e.pid ? ` pid ${e.pid}` : ''}${e.detail ? `: ${e.detail}` : ''}`).join('\n');
   }
 
+  /**
+   * The pid of the etcd last started for a master, in <master's directory>/kubelet/etcd.pid beside its root: what a
+   * container runtime knows and the crictl stand-in (test/support/crictl.ts) answers from. Left when etcd stops: the
+   * stand-in asks whether that pid still runs.
+   */
+  private recordPid(master: KubeletMaster, member: LiveMember): void {
+    const dir = join(master.root, '..', 'kubelet');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'etcd.pid'), `${member.pids.at(-1) ?? ''}\n`);
+  }
+
   private record(event: Omit<KubeletEvent, 'at'>): void {
     this.events.push({ at: Date.now(), ...event });
   }
@@ -183,7 +194,11 @@ export class Kubelet {
       this.pods.delete(master.name);
       this.record({ master: master.name, what: 'stop', pid: pod.member.pids.at(-1), detail: bytes ? 'the manifest changed' : 'the manifest is gone' });
     }
-    if (!bytes || !file) return;
+    if (!bytes || !file) {
+      // A manifest that comes back is read afresh, as kubelet does with a pod it has not got.
+      this.invalid.delete(master.name);
+      return;
+    }
     const running = this.pods.get(master.name);
     if (running) {
       this.restartIfExited(master, running);
@@ -200,6 +215,7 @@ export class Kubelet {
     }
     this.invalid.delete(master.name);
     startMember(member);
+    this.recordPid(master, member);
     this.pods.set(master.name, { file, bytes, member, startedAt: Date.now(), backoffMs: BACKOFF.firstMs });
     this.record({ master: master.name, what: 'start', pid: member.pids.at(-1) });
   }
@@ -219,6 +235,7 @@ export class Kubelet {
     pod.restartAt = undefined;
     pod.startedAt = now;
     startMember(pod.member);
+    this.recordPid(master, pod.member);
     this.record({ master: master.name, what: 'start', pid: pod.member.pids.at(-1), detail: 'restarted after back-off' });
   }
 
@@ -296,6 +313,11 @@ export interface LiveWorldOptions {
   edit?: (cluster: ClusterDoc) => void;
   /** The directory holding the etcd and etcdctl to run (etcd 3.5); PATH's when absent. */
   etcdBin?: string;
+  /**
+   * What a script sends to 127.0.0.1 on a master reaches that master's own loopback stand-in (the stand-in transport
+   * rewrites it, test/support/transport.ts), as etcd's 127.0.0.1 does here: for verify.sh's readiness reads.
+   */
+  ownLoopbacks?: boolean;
 }
 
 export async function makeLiveWorld(options: LiveWorldOptions): Promise<LiveWorld> {
@@ -324,7 +346,11 @@ export async function makeLiveWorld(options: LiveWorldOptions): Promise<LiveWorl
   });
   if (!cluster) throw new Error('makeWorld did not pass the cluster to edit');
   const doc: ClusterDoc = cluster;
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    if (options.ownLoopbacks) {
+      mkdirSync(join(world.dir, 'state', name), { recursive: true });
+      writeFileSync(join(world.dir, 'state', name, 'loopback'), loopback(i));
+    }
     mkdirSync(join(world.dir, 'hosts', name, 'home'), { recursive: true });
     mkdirSync(join(world.dir, 'hosts', name, 'fs', 'etc', 'kubernetes', 'manifests'), { recursive: true });
   }

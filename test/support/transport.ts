@@ -107,9 +107,8 @@ case $tool in
   *) unsupported "$@" ;;
 esac
 
-script=$(cat; printf x)
-script=${'$'}{script%x}
-printf '%s' "$script" >"$calls/$id.stdin"
+# Kept as it came, bytes and all: restore.sh sends a snapshot's bytes after its script.
+cat >"$calls/$id.stdin"
 if [[ ,${'$'}{STANDIN_FAIL:-}, == *",$host ssh,"* ]]; then
   printf 'stand-in %s: ssh to %s failed (simulated)\n' "$tool" "$host" >&2
   exit 255
@@ -125,13 +124,23 @@ if [[ ! $host =~ ^[A-Za-z0-9._-]+$ ]]; then
   mkdir -p "$STANDIN_DIR/aliases" "$root/fs"
   ln -sfn "$root/fs" "$fs"
 fi
-script=${'$'}{script//"$STANDIN_DIR/remote/"/"$fs/"}
+# The rewrites below, done by perl over the bytes as they are (a shell variable would drop NUL bytes).
+# A host whose 127.0.0.1 is another loopback address here (state/HOST/loopback, written by the kubelet stand-in's
+# world: members sharing this machine cannot share 127.0.0.1): what the script sends to 127.0.0.1 goes there.
+loopback=
+if [[ -f $STANDIN_DIR/state/$host/loopback ]]; then loopback=$(<"$STANDIN_DIR/state/$host/loopback"); fi
 # The time services' configuration (/etc/chrony…, /etc/ntp…, /etc/systemd/timesyncd…) is on the host's file system
 # too. A path that is text inside a configuration file (chrony.conf's "confdir /etc/chrony/conf.d", which ntp.sh
 # looks for) is the service's view and stays as it is.
-script=$(printf '%s' "$script" | sed -E -e 's#confdir /etc/#confdir /@etc@/#g' \
-  -e "s#(^|[^A-Za-z0-9_./-])/etc/(chrony|ntp|systemd/timesyncd)#\1$fs/etc/\2#g" -e 's#confdir /@etc@/#confdir /etc/#g'; printf x)
-script=${'$'}{script%x}
+rewrite() {
+  FROM="$STANDIN_DIR/remote/" TO="$fs/" FS="$fs" LOOPBACK="$loopback" perl -0777 -pe '
+    s/\Q$ENV{FROM}\E/$ENV{TO}/g;
+    s#confdir /etc/#confdir /\@etc\@/#g;
+    s#(^|[^A-Za-z0-9_./-])/etc/(chrony|ntp|systemd/timesyncd)#$1$ENV{FS}/etc/$2#gm;
+    s#confdir /\@etc\@/#confdir /etc/#g;
+    s/127\.0\.0\.1/$ENV{LOOPBACK}/g if $ENV{LOOPBACK} ne "";
+  ' "$calls/$id.stdin"
+}
 # A node of another family than Debian's (state/HOST/family: rhel or suse) has that family's package tools and
 # none of Debian's: its PATH holds the family's stand-ins, the common ones, and this machine's tools without apt or dpkg.
 path="$STANDIN_DIR/remote-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -144,13 +153,13 @@ mkdir -p "$tmp"
 skew=STANDIN_SKEW_${'$'}{host//[^A-Za-z0-9_]/_}
 cd "$root/home"
 # ssh joins the command's words with spaces and hands the string to the login shell.
-printf '%s' "$script" | env -i HOME="$root/home" USER=vagrant LOGNAME=vagrant SHELL=/bin/bash LANG=C.UTF-8 \
+rewrite | env -i HOME="$root/home" USER=vagrant LOGNAME=vagrant SHELL=/bin/bash LANG=C.UTF-8 \
   PATH="$path" TMPDIR="$tmp" \
   STANDIN_DIR="$STANDIN_DIR" STANDIN_HOST="$host" STANDIN_SKEW="${'$'}{!skew:-0}" bash -c "$*"
 `;
 
 /** Each remote stand-in appends "HOST<TAB>WORD<TAB>WORD..." to log/remote.log. */
-const REMOTE_LOG = String.raw`remote_log() { local IFS=$'\t'; printf '%s\t%s\n' "$STANDIN_HOST" "$*" >>"$STANDIN_DIR/log/remote.log"; }
+export const REMOTE_LOG = String.raw`remote_log() { local IFS=$'\t'; printf '%s\t%s\n' "$STANDIN_HOST" "$*" >>"$STANDIN_DIR/log/remote.log"; }
 state=$STANDIN_DIR/state/$STANDIN_HOST`;
 
 const SUDO = String.raw`#!/usr/bin/env bash
