@@ -13,12 +13,13 @@
 import { suite } from 'uvu';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseCluster } from '../src/load.js';
 import { plan } from '../src/plan.js';
-import { allLogs, baseEnv, check, explain, indent, run, runningCount, startMember, waitHealthy, type RunResult } from './support/live-cluster.js';
+import { main } from '../src/cli.js';
+import { allLogs, baseEnv, check, explain, indent, run, runningCount, startMember, stopMember, waitHealthy, type RunResult } from './support/live-cluster.js';
 import {
   clusterFromPlacedManifests,
   ensureTestUser,
@@ -150,6 +151,9 @@ interface State {
   failure?: string;
   placed?: boolean;
   healthy?: boolean;
+  /** backup.sh's snapshot through crictl, and the out/ it was made with. */
+  crictlSnapshot?: string;
+  crictlOut?: string;
 }
 
 const real = suite<State>('the scripts against real OpenSSH servers, a real sudo user and a real etcd cluster', {});
@@ -336,6 +340,100 @@ real('distribute.sh again, on the running cluster, finds everything in place and
   check(JSON.stringify(after) === JSON.stringify(before), 'no manifest was replaced (kubelet would restart etcd)');
   const stillUp = await waitHealthy(world.cluster!, 5_000).then(() => true, (error: Error) => error.message);
   check(stillUp === true, () => `the cluster should still be healthy: ${String(stillUp)}`);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// backup.sh and restore.sh with verify.via "crictl", through real ssh and real sudo: etcdctl runs as root in the
+// "container" (test/support/crictl.ts: the etcd process of the master's mount namespace), so the snapshot it writes is
+// root's, mode 0600, in the root-only data directory, as on a real master; the login user reaches it only through
+// sudo. The data directory is a mount point here (each master's /var/lib/etcd is bound from its own directory), as
+// with a disk of its own for etcd. A kubelet stand-in of a few lines starts and stops each master's etcd as its
+// manifest comes and goes.
+
+/** cluster.json of the world, with verify.via "crictl" and backups kept beside it, generated into out-crictl/. */
+function crictlOut(world: SshdWorld): string {
+  const config = JSON.parse(readFileSync(world.configPath, 'utf8')) as Record<string, unknown>;
+  config['verify'] = { via: 'crictl' };
+  // crictl exec sets no ETCDCTL_API: the image's etcdctl must speak v3 by default (3.4 on; the etcd running is 3.4).
+  config['etcd'] = { ...(config['etcd'] as Record<string, unknown>), image: 'quay.io/coreos/etcd:v3.4.23' };
+  config['backup'] = { dir: 'backups-crictl', keep: 2 };
+  const configPath = join(world.project, 'cluster-crictl.json');
+  writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  const out = join(world.project, 'out-crictl');
+  const errors: string[] = [];
+  const code = main(['generate', '--config', configPath, '--out', out], { out: () => {}, err: (line) => errors.push(line) });
+  check(code === 0, () => `generate with verify.via "crictl" should succeed:\n${indent(errors.join('\n'), 2)}`);
+  return out;
+}
+
+/** Starts each master's etcd while its manifest is in its manifest directory, and stops it when the manifest goes. */
+function watchManifests(world: SshdWorld): () => Promise<void> {
+  const cluster = world.cluster!;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      for (const [i, master] of world.masters.entries()) {
+        const member = cluster.members[i]!;
+        const running = member.process !== undefined && member.exit === undefined;
+        const present = existsSync(join(master.manifests, 'etcd.manifest'));
+        if (present && !running) startMember(member);
+        if (!present && running) await stopMember(member);
+      }
+    })().finally(() => (busy = false));
+  }, 200);
+  return async () => {
+    clearInterval(timer);
+    while (busy) await new Promise((r) => setTimeout(r, 50));
+  };
+}
+
+real('backup.sh with verify.via "crictl": the snapshot root saved in the data directory comes here through sudo, checked, and nothing stays behind', async (state) => {
+  if (!prerequisites('sshd')) return;
+  const world = ready(state, 'healthy');
+  const out = crictlOut(world);
+  const put = await run(world.inNetwork[0]!, [...world.inNetwork.slice(1), 'etcdctl', `--endpoints=${world.cluster!.endpoints}`, `--cacert=${world.cluster!.certs.ca}`, `--cert=${world.cluster!.certs.cert}`, `--key=${world.cluster!.certs.key}`, 'put', '/crictl/marker', 'before the backup'], { env: baseEnv({ ETCDCTL_API: '3' }), timeoutMs: 20_000 });
+  check(put.code === 0, () => `etcdctl put: ${explain(put)}`);
+  const result = await runScript(world, 'backup.sh', [], 120_000, out);
+  check(result.code === 0, () => `backup.sh through crictl, real ssh and real sudo should succeed, but ${shown(world, result)}`);
+  const dir = join(world.project, 'backups-crictl');
+  const made = readdirSync(dir).filter((f) => f.endsWith('.db'));
+  check(made.length === 1, `one snapshot should be in ${dir}: ${readdirSync(dir).join(', ')}`);
+  const digest = readFileSync(join(dir, made[0]!.replace(/\.db$/, '.sha256')), 'utf8').split(' ')[0];
+  const sha = spawnSync('sha256sum', [join(dir, made[0]!)], { encoding: 'utf8' }).stdout.split(' ')[0];
+  check(digest === sha, `the digest file should hold the snapshot's sha256 ${sha}, holds ${digest}`);
+  for (const master of world.masters) {
+    const left = readdirSync(master.dirs.data).filter((f) => f !== 'member');
+    check(left.length === 0, `${master.name}: nothing of backup.sh's should stay in its data directory, found ${left.join(', ')}`);
+  }
+  state.crictlSnapshot = join(dir, made[0]!);
+  state.crictlOut = out;
+});
+
+real('restore.sh --apply with verify.via "crictl" and a data directory that is a mount point: restored inside it, the old contents kept inside it, the cluster back', async (state) => {
+  if (!prerequisites('sshd')) return;
+  const world = ready(state, 'healthy');
+  check(state.crictlSnapshot && state.crictlOut, 'not checked: no snapshot from the test before');
+  const etcdctl = (args: string[]) => run(world.inNetwork[0]!, [...world.inNetwork.slice(1), 'etcdctl', `--endpoints=${world.cluster!.endpoints}`, `--cacert=${world.cluster!.certs.ca}`, `--cert=${world.cluster!.certs.cert}`, `--key=${world.cluster!.certs.key}`, '--command-timeout=5s', ...args], { env: baseEnv({ ETCDCTL_API: '3' }), timeoutMs: 20_000 });
+  check((await etcdctl(['put', '/crictl/later', 'after the backup'])).code === 0, 'etcdctl put after the backup');
+  const stop = watchManifests(world);
+  try {
+    const result = await runScript(world, 'restore.sh', [state.crictlSnapshot, '--apply'], 240_000, state.crictlOut);
+    check(result.code === 0, () => `restore.sh --apply through crictl, real ssh and real sudo should succeed, but ${shown(world, result)}\n${allLogs(world.cluster!)}`);
+    check((result.stdout.match(/is a mount point: moved its old contents to \/var\/lib\/etcd\/\.etcd-bootstrap-old-\d{14}/g) ?? []).length === MASTERS, () => `each master should say its data directory is a mount point and where its old contents went:\n${indent(result.stdout, 2)}`);
+    const marker = await etcdctl(['get', '/crictl/marker', '--print-value-only']);
+    check(marker.stdout.trim() === 'before the backup', () => `the key written before the backup should be back: ${explain(marker)}`);
+    const later = await etcdctl(['get', '/crictl/later', '--print-value-only']);
+    check(later.code === 0 && later.stdout.trim() === '', () => `the key written after the backup should not be back: ${explain(later)}`);
+    for (const master of world.masters) {
+      const inside = readdirSync(master.dirs.data).sort();
+      check(inside.length === 2 && inside[0]!.startsWith('.etcd-bootstrap-old-') && inside[1] === 'member', `${master.name}: the data directory should hold the restored member/ and the old contents kept aside in .etcd-bootstrap-old-<UTC time>, holds ${inside.join(', ')}`);
+      check(readdirSync(join(master.dirs.data, inside[0]!)).includes('member'), `${master.name}: the old member/ should be kept in ${inside[0]}`);
+    }
+  } finally {
+    await stop();
+  }
 });
 
 real.run();

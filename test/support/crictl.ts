@@ -23,29 +23,39 @@ export interface CrictlOptions {
   mounts: string[];
 }
 
-export function installCrictl(world: World, options: CrictlOptions): void {
-  const q = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-  const text = String.raw`#!/usr/bin/env bash
+const q = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * How a crictl stand-in knows its world: `prelude` (bash run first: who may call it), `running` (the body of a bash
+ * function that succeeds while the etcd container runs), `id` (a bash expression for its ID), `mounts` (a bash
+ * expression for one of the pod's mounts as a path here, given $mount), and the tools the image has, in `bin`.
+ */
+interface CrictlWorld {
+  prelude: string;
+  running: string;
+  id: string;
+  mounts: string[];
+  mountPath: string;
+  bin: string;
+  tools: string[];
+}
+
+/** crictl's `ps` and `exec`, the same in every world: only what the scripts call, strictly. */
+function crictlText(world: CrictlWorld): string {
+  return String.raw`#!/usr/bin/env bash
 # Stand-in for crictl: see test/support/crictl.ts.
 set -euo pipefail
-${REMOTE_LOG}
-remote_log crictl "$@"
-if [[ -z ${'$'}{SUDO_USER:-} ]]; then
-  echo 'crictl: validate service connection: dial unix /run/containerd/containerd.sock: connect: permission denied' >&2
-  exit 1
-fi
-host_root=$STANDIN_DIR/hosts/$STANDIN_HOST
-id=$(printf '%s' "etcd $STANDIN_HOST" | sha256sum | cut -c1-13)
+${world.prelude}
 running() {
-  local pid
-  pid=$(cat "$host_root/kubelet/etcd.pid" 2>/dev/null) || return 1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -q etcd "/proc/$pid/cmdline" 2>/dev/null
+${world.running}
 }
-mounts=(${options.mounts.map(q).join(' ')})
+id=${world.id}
+mounts=(${world.mounts.map(q).join(' ')})
 seen_in_container() { # PATH: whether the container sees it (under one of the pod's mounts)
   local mount
   for mount in "${'$'}{mounts[@]}"; do
-    if [[ $1 == "$host_root/fs/$mount" || $1 == "$host_root/fs/$mount"/* ]]; then return 0; fi
+    mount=${world.mountPath}
+    if [[ $1 == "$mount" || $1 == "$mount"/* ]]; then return 0; fi
   done
   return 1
 }
@@ -73,10 +83,12 @@ case ${'$'}{1:-} in
     [[ ${'$'}{1:-} == "$id" ]] || { printf 'crictl: no such container: %s\n' "${'$'}{1:-}" >&2; exit 1; }
     running || { printf 'crictl: container %s is not running\n' "$id" >&2; exit 1; }
     tool=${'$'}{2:-}
-    case $tool in
-      etcdctl | etcdutl | /usr/local/bin/etcdctl | /usr/local/bin/etcdutl) tool=${'$'}{tool##*/} ;;
-      *) printf 'crictl: exec failed: "%s": executable file not found in $PATH\n' "$tool" >&2; exit 127 ;;
+    case " ${world.tools.join(' ')} " in
+      *" ${'$'}{tool##*/} "*) if [[ $tool == */* && $tool != /usr/local/bin/* ]]; then tool=; fi ;;
+      *) tool= ;;
     esac
+    if [[ -z $tool ]]; then printf 'crictl: exec failed: "%s": executable file not found in $PATH\n' "${'$'}{2:-}" >&2; exit 127; fi
+    tool=${'$'}{tool##*/}
     shift 2
     for arg; do
       path=$arg
@@ -86,12 +98,64 @@ case ${'$'}{1:-} in
         exit 1
       fi
     done
-    exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root ${q(options.etcdBin)}/"$tool" "$@"
+    exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root ${q(world.bin)}/"$tool" "$@"
     ;;
   *) printf 'crictl stand-in: only ps and exec are supported, got "crictl %s"\n' "$*" >&2; exit 2 ;;
 esac
 `;
+}
+
+const NOT_ROOT = "echo 'crictl: validate service connection: dial unix /run/containerd/containerd.sock: connect: permission denied' >&2";
+
+/** crictl on the stand-in transport's fake masters, backed by the kubelet stand-in's pid file. */
+export function installCrictl(world: World, options: CrictlOptions): void {
+  const text = crictlText({
+    // The stand-in sudo sets SUDO_USER: without it, the caller is not root.
+    prelude: String.raw`${REMOTE_LOG}
+remote_log crictl "$@"
+if [[ -z ${'$'}{SUDO_USER:-} ]]; then
+  ${NOT_ROOT}
+  exit 1
+fi
+host_root=$STANDIN_DIR/hosts/$STANDIN_HOST`,
+    running: String.raw`  local pid
+  pid=$(cat "$host_root/kubelet/etcd.pid" 2>/dev/null) || return 1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -q etcd "/proc/$pid/cmdline" 2>/dev/null`,
+    id: String.raw`$(printf '%s' "etcd $STANDIN_HOST" | sha256sum | cut -c1-13)`,
+    mounts: options.mounts,
+    mountPath: '$host_root/fs/$mount',
+    bin: options.etcdBin,
+    tools: ['etcdctl', 'etcdutl'],
+  });
   const file = join(world.dir, 'remote-bin', 'crictl');
   writeFileSync(file, text);
   chmodSync(file, 0o755);
+}
+
+/**
+ * crictl for the real-sshd world (test/support/sshd.ts), where each master is a mount namespace of its own with
+ * real sudo: the etcd container is the etcd process that runs in the caller's mount namespace (started by the test
+ * from the placed manifest, as kubelet would). Only root may use it, as only root may open the runtime's socket.
+ * `exec` runs the host's etcdctl as root in that namespace (the image's etcdctl, with the pod's hostPath mounts,
+ * which are at their own paths), refusing a path outside `mounts` (absolute paths in the master).
+ */
+export function crictlForNamespaces(options: { etcdctl: string; mounts: string[] }): string {
+  const slash = options.etcdctl.lastIndexOf('/');
+  return crictlText({
+    prelude: String.raw`if [[ $(id -u) != 0 ]]; then
+  ${NOT_ROOT}
+  exit 1
+fi
+mine=$(readlink /proc/self/ns/mnt)`,
+    running: String.raw`  local dir
+  for dir in /proc/[0-9]*; do
+    if [[ $(cat "$dir/comm" 2>/dev/null) == etcd && $(readlink "$dir/ns/mnt" 2>/dev/null) == "$mine" ]]; then return 0; fi
+  done
+  return 1`,
+    id: String.raw`$(printf '%s' "$mine" | sha256sum | cut -c1-13)`,
+    mounts: options.mounts,
+    mountPath: '$mount',
+    bin: options.etcdctl.slice(0, slash),
+    tools: [options.etcdctl.slice(slash + 1)],
+  });
 }

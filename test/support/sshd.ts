@@ -38,6 +38,7 @@ import {
   type RunResult,
 } from './live-cluster.js';
 import { hasTool } from './tools.js';
+import { crictlForNamespaces } from './crictl.js';
 
 /** The login user on every node: not root, sudo without a password, a key and nothing else. */
 export const TEST_USER = 'etcd-bootstrap-test';
@@ -262,13 +263,18 @@ export async function startWorld(masterCount: number, into: { world?: SshdWorld 
   runSync('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', 'ip', 'link', 'set', 'lo', 'up']);
   for (const n of [bastion, ...masters]) runSync('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', 'ip', 'addr', 'add', `${n.address}/8`, 'dev', 'lo']);
 
+  const masterBin = join(dir, 'master-bin');
+  mkdirSync(masterBin, { mode: 0o755 });
+  writeFileSync(join(masterBin, 'crictl'), crictlForNamespaces({ etcdctl: hostEtcdctl(), mounts: [NODE_DIRS.certs, NODE_DIRS.data] }), { mode: 0o755 });
   for (const n of [bastion, ...masters]) {
     const home = join(dir, 'nodes', n.name);
     const sshdConfigPath = join(home, 'sshd_config');
     writeFileSync(sshdConfigPath, sshdConfig(n, home, authorizedKeys));
     runSync(SSHD, ['-t', '-f', sshdConfigPath]);
     const q = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-    const mounts = n === bastion ? [] : (Object.keys(NODE_DIRS) as (keyof typeof NODE_DIRS)[]).map((k) => `mount --bind ${q(n.dirs[k])} ${q(NODE_DIRS[k])}`);
+    // A master's /usr/local/bin holds only crictl (a stand-in: test/support/crictl.ts), as on a Kubernetes node
+    // without Docker, where crictl is installed there.
+    const mounts = n === bastion ? [] : [...(Object.keys(NODE_DIRS) as (keyof typeof NODE_DIRS)[]).map((k) => `mount --bind ${q(n.dirs[k])} ${q(NODE_DIRS[k])}`), `mount --bind ${q(masterBin)} /usr/local/bin`];
     n.sshd = startDaemon(`sshd of ${n.name}`, [
       ...inNetwork,
       'unshare', '--mount', '--propagation', 'private', '--',
@@ -279,9 +285,15 @@ export async function startWorld(masterCount: number, into: { world?: SshdWorld 
   return world;
 }
 
-/** Run a script of out/ as the operator (root) would, from a directory that is not out/, in the world's network. */
-export function runScript(world: SshdWorld, script: string, args: readonly string[] = [], timeoutMs = 60_000): Promise<RunResult> {
-  return run(world.inNetwork[0]!, [...world.inNetwork.slice(1), join(world.out, script), ...args], {
+/** The etcdctl of this machine, by its full path (crictl's exec runs it with a PATH of its own). */
+function hostEtcdctl(): string {
+  const found = spawnSync('sh', ['-c', 'command -v etcdctl'], { encoding: 'utf8' }).stdout.trim();
+  return found || '/usr/bin/etcdctl';
+}
+
+/** Run a script of out/ (or of another generated directory) as the operator (root) would, from a directory that is not out/, in the world's network. */
+export function runScript(world: SshdWorld, script: string, args: readonly string[] = [], timeoutMs = 60_000, out = world.out): Promise<RunResult> {
+  return run(world.inNetwork[0]!, [...world.inNetwork.slice(1), join(out, script), ...args], {
     env: baseEnv(),
     cwd: join(world.dir, 'elsewhere'),
     timeoutMs,

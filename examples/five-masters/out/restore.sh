@@ -14,7 +14,8 @@
 #      /etc/kubernetes/etcd.manifest.restore-<UTC time>, and waits until etcd no longer listens on the member's own
 #      address and ports;
 #   3. renames the old data directory aside as /var/lib/etcd.<UTC time> (never deletes it) and moves the
-#      restored one to /var/lib/etcd (mode 0700);
+#      restored one to /var/lib/etcd (mode 0700); a data directory that is a mount point stays where it is, and its
+#      old contents move into /var/lib/etcd/.etcd-bootstrap-old-<UTC time> instead;
 #   4. puts every manifest back, waits for the cluster and runs verify.sh.
 # It works whether the members are down or kubelet has already restarted them on empty data directories. A failure on any master after
 # the members are stopped stops before any manifest is put back, and says how to go back.
@@ -310,6 +311,8 @@ aside=/etc/kubernetes/etcd.manifest.restore-$stamp
 stage=/var/lib/etcd.restoring-$stamp
 stage_in_data=/var/lib/etcd/.etcd-bootstrap-restore-$stamp
 old_data=$data_dir.$stamp
+# Where the old data goes when the data directory is a mount point, which cannot be renamed: inside it.
+kept_in_data=.etcd-bootstrap-old-$stamp
 
 # ---- The snapshot, checked here before any node is touched.
 step local "check $snapshot against its digest"
@@ -400,7 +403,7 @@ master_variables() { # MASTER
   master_tools
   assign name="$1" peer_url="${peer_urls[i]}" ip="${member_ips[i]}" \
     initial_cluster=master1=https://master1.node.local.consul:2380,master2=https://master2.node.local.consul:2380,master3=https://master3.node.local.consul:2380,master4=https://master4.node.local.consul:2380,master5=https://master5.node.local.consul:2380 new_token="$new_token" \
-    data_dir="$data_dir" stage="$stage" stage_in_data="$stage_in_data" old_data="$old_data" manifest="$manifest" aside="$aside" \
+    data_dir="$data_dir" stage="$stage" stage_in_data="$stage_in_data" old_data="$old_data" kept_in_data="$kept_in_data" manifest="$manifest" aside="$aside" \
     client_port=2379 peer_port=2380 size="$size" digest="$actual"
 }
 
@@ -413,6 +416,9 @@ stage_on() { # MASTER
   script=$(
     master_variables "$master"
     cat <<'MASTER'
+# A data directory that is a mount point (a disk of its own, as etcd's hardware guide advises) cannot be renamed:
+# step 3 moves its contents instead, within it, so the restore is staged inside it too (every move a rename).
+if sudo mountpoint -q -- "$data_dir"; then stage=$stage_in_data; fi
 if [[ $etcd_via == host ]] && ! command -v "$snapshot_tool_name" >/dev/null; then
   echo "$snapshot_tool_name is not on this master's PATH: install it (etcd's release archive has it; the version of the etcd image), then run restore.sh again" >&2
   exit 1
@@ -492,13 +498,25 @@ else
   echo "no restored data of this run on this master ($stage/data or $stage_in_data/data)" >&2
   exit 1
 fi
-if sudo test -e "$data_dir"; then
-  sudo mv -T -- "$data_dir" "$old_data"
-  echo "renamed the old data directory to $old_data"
+if sudo mountpoint -q -- "$data_dir"; then
+  # A mount point stays where it is: its contents move, within it. The old ones to a directory of this run inside
+  # it (earlier runs' directories stay where they are), then the restored ones in.
+  kept=$data_dir/$kept_in_data
+  sudo mkdir -m 0700 -- "$kept"
+  sudo find "$data_dir" -mindepth 1 -maxdepth 1 ! -name '.etcd-bootstrap-*' -exec mv -t "$kept" -- {} +
+  echo "$data_dir is a mount point: moved its old contents to $kept"
+  restored=$stage_in_data/data
+  sudo find "$restored" -mindepth 1 -maxdepth 1 -exec mv -t "$data_dir" -- {} +
+  sudo rmdir -- "$restored" "$stage_in_data"
+else
+  if sudo test -e "$data_dir"; then
+    sudo mv -T -- "$data_dir" "$old_data"
+    echo "renamed the old data directory to $old_data"
+  fi
+  sudo mv -T -- "$restored" "$data_dir"
+  sudo rmdir -- "${restored%/data}"
 fi
-sudo mv -T -- "$restored" "$data_dir"
 sudo chmod 0700 -- "$data_dir"
-sudo rmdir -- "${restored%/data}"
 echo "restored $data_dir from the snapshot"
 MASTER
   )"
@@ -543,9 +561,15 @@ go_back() {
       printf '    if sudo test -e %q; then\n' "$old_data"
       printf '      if sudo test -e %q; then sudo mv -T %q %q; fi\n' "$data_dir" "$data_dir" "$data_dir.restore-failed-$stamp"
       printf '      sudo mv -T %q %q\n    fi\n' "$old_data" "$data_dir"
+      # A data directory that is a mount point: its contents, moved within it.
+      printf '    if sudo test -d %q; then\n' "$data_dir/$kept_in_data"
+      printf '      sudo mkdir -m 0700 %q\n' "$data_dir/.etcd-bootstrap-restore-failed-$stamp"
+      printf '      sudo find %q -mindepth 1 -maxdepth 1 ! -name %q -exec mv -t %q -- {} +\n' "$data_dir" '.etcd-bootstrap-*' "$data_dir/.etcd-bootstrap-restore-failed-$stamp"
+      printf '      sudo find %q -mindepth 1 -maxdepth 1 -exec mv -t %q -- {} +\n' "$data_dir/$kept_in_data" "$data_dir"
+      printf '      sudo rmdir %q\n    fi\n' "$data_dir/$kept_in_data"
       printf '    if sudo test -e %q; then sudo mv -T %q %q; fi\n' "$aside" "$aside" "$manifest"
     done
-    printf 'Nothing was deleted: the old data directories are at %s on the masters that got that far.\n' "$old_data"
+    printf 'Nothing was deleted: the old data directories are at %s (or, where the data directory is a mount point, in %s) on the masters that got that far.\n' "$old_data" "$data_dir/$kept_in_data"
     printf 'What this run restored (in %s) is not needed to go back.\n' "$stage"
   } >&2
 }
