@@ -96,6 +96,8 @@ test('the real systemd-analyze agrees with the table: what we accept it accepts,
   );
 });
 
+// Seeded, so that a failure repeats; CALENDAR_SEED=N tries other expressions, CALENDAR_COUNTS=1 prints how many were
+// accepted (26 seeds beside this one agreed when it was written).
 test('on 5,000 generated expressions, systemd-analyze accepts all we accept, and refuses all we call invalid', () => {
   if (!requireTools('calendar: generated expressions against systemd-analyze', 'systemd-analyze')) return;
   // Numbers mostly within their field, sometimes just outside it, written with and without leading zeros.
