@@ -16,9 +16,11 @@ const args = ['generate', ...process.argv.slice(2)];
 if (!builtFromCurrentSources(root)) {
   // Loaded only here: node:child_process alone costs a tenth of a run that needs no build.
   const { spawnSync } = createRequire(import.meta.url)('node:child_process');
+  const { buildOnce } = await import('./build-lock.mjs');
+  // One build at a time (build-lock.mjs): a run that finds another building waits for it instead of building too.
   // The build's own output (compiler errors) goes to standard error: standard output is generate's.
-  const build = spawnSync(process.execPath, [fileURLToPath(new URL('./build.mjs', import.meta.url))], { stdio: ['ignore', 2, 2] });
-  if (build.status !== 0 || !builtFromCurrentSources(root)) {
+  const build = () => spawnSync(process.execPath, [fileURLToPath(new URL('./build.mjs', import.meta.url))], { stdio: ['ignore', 2, 2] }).status === 0;
+  if (!buildOnce(root, build, (line) => process.stderr.write(`etcd-bootstrap: ${line}\n`))) {
     process.stderr.write('etcd-bootstrap: the sources changed and `npm run build` failed (see above); nothing was generated.\n');
     process.exit(1);
   }

@@ -299,7 +299,7 @@ masterDir: string
  */
 keep: number
 /**
- * When the systemd timer runs backup.sh: a systemd OnCalendar expression (man systemd.time), e.g. daily, hourly or *-*-* 02:30:00.
+ * When the systemd timer runs backup.sh: a systemd calendar event, as OnCalendar= takes it (man systemd.time, CALENDAR EVENTS), checked by generate as systemd 252 reads it. Either a shorthand (minutely, hourly, daily, weekly, monthly, yearly, annually, quarterly, semiannually), or [WEEKDAYS] [DATE] [TIME] [UTC]: weekdays as Mon..Fri or Sat,Sun (names in full or in three letters); the date YYYY-MM-DD or MM-DD and the time hh:mm or hh:mm:ss, each field *, a number, a list (1,15), a range (1..5) or a repetition (0/15, 1..20/5), and '~' before the day to count back from the month's last day (*-02~01). A few forms systemd also reads are refused here, each message naming what to write instead: a time zone other than UTC (what it means depends on the tz database of the machine that runs the timer; no zone is that machine's local time), two-digit years (systemd reads 25 as 2025: write 2025), fractional seconds, @SECONDS timestamps, weekday ranges written with '-' (write Mon..Fri), a weekday list ending in ',', a list of days after '~' (systemd checks each further one against a range 3 days shorter: give one day or a range), and the undocumented spellings anually, biannually, bi-annually and semi-annually. E.g. daily, Mon..Fri *-*-* 02:30 or *-*-* 02:30:00 UTC.
  */
 schedule: string
 /**

@@ -12,6 +12,7 @@ import { unsafeReason } from './ssh-options.js';
 import { canonicalIp, ipVersion, isLoopback, memberAddressProblem } from './address.js';
 import { terminalSafe } from './safe-text.js';
 import { etcdFindings } from './etcd-profile.js';
+import { checkCalendarEvent } from './calendar.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -532,6 +533,7 @@ export function clusterRules(cluster: Cluster): Finding[] {
   }
 
   findings.push(...sshOptionFindings(cluster.transport));
+  findings.push(...scheduleFindings(cluster.backup));
 
   // etcd's FAQ: an odd number of members tolerates as many failures as the next even number, and more than seven
   // slows every write (https://etcd.io/docs/v3.5/faq/#why-an-odd-number-of-cluster-members).
@@ -543,6 +545,23 @@ export function clusterRules(cluster: Cluster): Finding[] {
     findings.push({ severity: 'warning', pointer: '/masters', message: `${count} masters: etcd advises at most seven; every write waits for a majority` });
   }
   return findings;
+}
+
+/**
+ * backup.schedule is systemd's to read, on the machine that runs out/etcd-backup.timer: read here as systemd reads
+ * it (src/calendar.ts), so that a schedule it would refuse is found now, not by the timer failing to start there.
+ */
+function scheduleFindings(backup: unknown): Finding[] {
+  const schedule = typeof backup === 'object' && backup !== null ? (backup as Record<string, unknown>)['schedule'] : undefined;
+  if (typeof schedule !== 'string') return [];
+  const verdict = checkCalendarEvent(schedule);
+  if (verdict.ok) return [];
+  const where = `at character ${verdict.at + 1} of ${JSON.stringify(schedule)}`;
+  const examples = 'e.g. daily, Mon..Fri *-*-* 02:30, *-*-1,15 03:00:00 UTC';
+  const message = verdict.unsupported
+    ? `is a systemd calendar event that etcd-bootstrap does not take: it ${verdict.reason} (${where}; ${examples})`
+    : `must be a systemd calendar event (OnCalendar=, man systemd.time): it ${verdict.reason} (${where}; ${examples})`;
+  return [{ severity: 'error', pointer: '/backup/schedule', message }];
 }
 
 /**

@@ -126,11 +126,35 @@ export function timeSyncService(profile: Cluster['etcd']['profile'], service: Ti
 export function installedCheck(family: PackageFamily, provision: Provision, unit: string): string {
   if (!provision.package) return `systemctl cat ${unit} >/dev/null 2>&1`;
   // dpkg-query answers "install ok installed" only for a package that is fully installed (not just unpacked or removed
-  // with its configuration left); rpm -q exits 1 for a package that is not installed.
+  // with its configuration left).
   return family === 'debian'
     ? `dpkg-query -W -f='\${Status}' ${provision.package} 2>/dev/null | grep -q 'install ok installed'`
-    : `rpm -q ${provision.package} >/dev/null 2>&1`;
+    : rpmInstalled(provision.package);
 }
+
+/** rpm -q exits 1 for a package that is not installed. */
+function rpmInstalled(pkg: string): string {
+  return `rpm -q ${pkg} >/dev/null 2>&1`;
+}
+
+/**
+ * zypper's exit statuses after `zypper install` that mean the package is installed (zypper(8), EXIT CODES, read in
+ * zypper 1.14.42: "Codes below 100 denote an error, codes above 100 provide a specific information"): 100
+ * ZYPPER_EXIT_INF_UPDATE_NEEDED and 101 ZYPPER_EXIT_INF_SEC_UPDATE_NEEDED (patches, security patches, are available),
+ * 102 ZYPPER_EXIT_INF_REBOOT_NEEDED and 103 ZYPPER_EXIT_INF_RESTART_NEEDED ("returned after a successful
+ * installation" of a patch that needs a reboot, or zypper itself run again). SUSE's Salt module counts the same four
+ * as success.
+ */
+export const ZYPPER_INSTALLED = [100, 101, 102, 103] as const;
+
+/**
+ * 106 ZYPPER_EXIT_INF_REPOS_SKIPPED: "Some repository had to be disabled temporarily because it failed to refresh."
+ * The install ran with the repositories left, so the package may or may not have been found: rpm -q decides, and a
+ * node where it is installed carries on with a warning (the broken repository is the operator's to fix, not a reason
+ * to leave the node without time sync). 104 (no provider) and 107 ZYPPER_EXIT_INF_RPM_SCRIPT_FAILED (a %post script
+ * failed: "they may not work as expected") stay failures, like every code below 100.
+ */
+export const ZYPPER_REPOS_SKIPPED = 106;
 
 /** The commands, run on the node as the login user, that install the package with the family's manager ($manager). */
 export function installCommands(family: PackageFamily, pkg: string, companions: readonly string[] = []): string[] {
@@ -150,8 +174,21 @@ export function installCommands(family: PackageFamily, pkg: string, companions: 
     case 'rhel':
       return [`sudo "$manager" install -y ${pkg}`];
     // zypper's --non-interactive (a global option, before the command) takes the default answer to every question.
-    case 'suse':
-      return [`sudo zypper --non-interactive install ${pkg}`];
+    case 'suse': {
+      const skipped = `zypper skipped a repository that failed to refresh (exit status ${ZYPPER_REPOS_SKIPPED})`;
+      return [
+        'zypper_status=0',
+        `sudo zypper --non-interactive install ${pkg} || zypper_status=$?`,
+        'case $zypper_status in',
+        '  0) ;;',
+        `  ${ZYPPER_INSTALLED.join(' | ')}) echo "  zypper: exit status $zypper_status, information after a successful install (zypper(8), EXIT CODES)" ;;`,
+        `  ${ZYPPER_REPOS_SKIPPED})`,
+        `    if ${rpmInstalled(pkg)}; then echo '  warning: ${skipped}; ${pkg} is installed: check the repositories (zypper refresh)'`,
+        `    else echo 'error: ${skipped} and ${pkg} is not installed: check the repositories (zypper refresh)' >&2; exit ${ZYPPER_REPOS_SKIPPED}; fi ;;`,
+        '  *) exit "$zypper_status" ;;',
+        'esac',
+      ];
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSchema, type JsonSchema } from '../src/schema.js';
 import { tempDir, writeFile } from './support/fixtures.js';
@@ -96,7 +96,83 @@ const payloads: { label: string; value: string }[] = [
   { label: '10,000 characters', value: 'a'.repeat(10_000) },
 ];
 
-const SCRIPTS = ['ntp.sh', 'distribute.sh', 'preflight.sh', 'verify.sh'];
+type ScriptRun = ReturnType<typeof runScript>;
+
+interface HowToRun {
+  args: (world: World) => string[];
+  /** It reaches the nodes through the transport: run only with the stand-ins (vagrant, ssh), else bash -n only. */
+  reachesNodes: boolean;
+  /** It creates etcd's directories on the nodes as root: run only where they lie under <dir>/remote/. */
+  createsRemotePaths?: boolean;
+  /** The file run, when not out/SCRIPT of the world. */
+  invoked?: (world: World, script: string) => string;
+  verdict: (run: ScriptRun, what: string) => void;
+}
+
+/**
+ * How each script of out/ runs here, by name. Which scripts there are is read from out/ in every case (each *.sh
+ * generate wrote), never listed here: a script added later has no row and fails the test until it gets one. Scripts
+ * that change a running cluster or write files on this machine run as dry runs, which still read every value and
+ * print every command.
+ */
+const HOW_TO_RUN: Record<string, HowToRun> = {
+  'ntp.sh': { args: () => [], reachesNodes: true, verdict: succeeded },
+  'distribute.sh': { args: () => [], reachesNodes: true, createsRemotePaths: true, verdict: succeeded },
+  'preflight.sh': {
+    args: () => [],
+    reachesNodes: true,
+    // The world's certificates are dummies, so the certificate checks fail (exit 1); every node's checks run and pass.
+    verdict: (run, what) => assert.match(run.stdout, /\nsummary: (\d+) of \1 hosts succeeded/, `${what}: expected preflight.sh to check every node, each passing:\n${run.shown}`),
+  },
+  'verify.sh': {
+    args: () => [],
+    reachesNodes: true,
+    // Through to the end: the verdict is its last word, whichever it is.
+    verdict: (run, what) => assert.ok(/\nOK: \d+ members/.test(run.stdout) || /The cluster is not as cluster\.json says/.test(run.stderr), `${what}: expected verify.sh to run through to its verdict:\n${run.shown}`),
+  },
+  // Without --apply it reads the live member list (the stand-in docker's) and prints the plan; it changes nothing.
+  // (Its --dry-run reads no member list at all: the transport only prints the command.)
+  'members.sh': {
+    args: () => [],
+    reachesNodes: true,
+    verdict: (run, what) => assert.ok(run.status === 0 ? run.stdout.includes('\nThe plan (nothing is changed):\n') : /\nRefused, nothing was changed:\n/.test(run.stderr), `${what}: expected members.sh to print its plan or its refusal:\n${run.shown}`),
+  },
+  // Writes keys on this machine, so a dry run; from a copy of out/ beside no certificates (the world's are dummies,
+  // which certs.sh would rightly refuse before reading the rest), so that it says what it would make of each value.
+  'certs.sh': {
+    args: () => ['--dry-run'],
+    reachesNodes: false,
+    invoked: (world, script) => {
+      const copy = join(world.dir, 'no-certificates-yet', 'out');
+      cpSync(world.out, copy, { recursive: true });
+      return join(copy, script);
+    },
+    verdict: succeeded,
+  },
+  // backup.sh and restore.sh replace data, so they run as dry runs: each still reads every value and prints every
+  // command, and reaches no node.
+  'backup.sh': { args: () => ['--dry-run'], reachesNodes: false, verdict: succeeded },
+  // restore.sh reads its snapshot with --snapshot-tool, here `true`.
+  'restore.sh': {
+    args: (world) => {
+      const snapshot = writeFile(join(world.dir, 'snapshots', 'snapshot.db'), 'not a real snapshot\n');
+      writeFile(join(world.dir, 'snapshots', 'snapshot.sha256'), `${createHash('sha256').update('not a real snapshot\n').digest('hex')}  snapshot.db\n`);
+      return [snapshot, '--dry-run', '--snapshot-tool', 'true'];
+    },
+    reachesNodes: false,
+    verdict: succeeded,
+  },
+};
+
+function succeeded(run: ScriptRun, what: string): void {
+  assert.is(run.status, 0, `${what}: expected it to succeed against the stand-in transport:\n${run.shown}`);
+}
+
+/** The scripts generate wrote into out/: what every accepted case runs. */
+function scriptsIn(out: string): string[] {
+  return readdirSync(out).filter((name) => name.endsWith('.sh')).sort();
+}
+
 const short = (value: string) => (value.length > 60 ? `${JSON.stringify(value.slice(0, 40))}… (${value.length} characters)` : JSON.stringify(value));
 
 function assertNoCanary(what: string): void {
@@ -129,51 +205,35 @@ function assertRefused(world: World, field: Field, value: string, run: { code: n
   assert.not.ok(existsSync(world.out), `${what}: refused, yet ${world.out} was written`);
 }
 
-/** An acceptance: every script passes bash -n; each runs against the stand-ins, unless it would touch this machine. */
+/** An acceptance: every script in out/ passes bash -n; each runs against the stand-ins, unless it would touch this machine. */
 function runAccepted(world: World, field: Field, value: string, what: string): { ran: string[]; checkedOnly: string[] } {
   const ran: string[] = [];
   const checkedOnly: string[] = [];
-  for (const script of SCRIPTS) {
+  const scripts = scriptsIn(world.out);
+  const unknown = scripts.filter((script) => !(script in HOW_TO_RUN));
+  assert.equal(unknown, [], `${what}: out/ holds scripts this test does not know how to run: give each a row in HOW_TO_RUN`);
+  for (const script of scripts) {
     const syntax = spawnSync('bash', ['-n', join(world.out, script)], { encoding: 'utf8' });
     assert.is(syntax.status, 0, `${what}: expected bash -n out/${script} to pass:\n${syntax.stderr}`);
   }
   assertNoCanary(`${what}, bash -n`);
-  for (const script of SCRIPTS) {
-    // distribute.sh creates etcd's directories as root (the stand-in sudo is the test's user, root in CI): only
-    // under <dir>/remote/, which the stand-in maps onto the fake hosts.
-    if (script === 'distribute.sh' && field.def === 'remotePath' && !value.startsWith(`${world.dir}/remote/`)) {
+  for (const script of scripts) {
+    const how = HOW_TO_RUN[script]!;
+    if (how.createsRemotePaths && field.def === 'remotePath' && !value.startsWith(`${world.dir}/remote/`)) {
       checkedOnly.push(script);
       continue;
     }
     // The stand-ins are a vagrant and an ssh (first on PATH): a script of either transport reaches only the fake hosts.
-    if (field.transport && field.transport !== 'vagrant' && field.transport !== 'ssh') {
+    if (how.reachesNodes && field.transport && field.transport !== 'vagrant' && field.transport !== 'ssh') {
       checkedOnly.push(script);
       continue;
     }
-    const run = runScript(world, script);
-    assertNoCanary(`${what}, out/${script}`);
-    if (script === 'verify.sh') {
-      // Through to the end: the verdict is its last word, whichever it is.
-      assert.ok(/\nOK: \d+ members/.test(run.stdout) || /The cluster is not as cluster\.json says/.test(run.stderr), `${what}: expected verify.sh to run through to its verdict:\n${run.shown}`);
-    } else if (script === 'preflight.sh') {
-      // The world's certificates are dummies, so the certificate checks fail (exit 1); every node's checks run and pass.
-      assert.match(run.stdout, /\nsummary: (\d+) of \1 hosts succeeded/, `${what}: expected preflight.sh to check every node, each passing:\n${run.shown}`);
-    } else {
-      assert.is(run.status, 0, `${what}: expected out/${script} to succeed against the stand-in transport:\n${run.shown}`);
-    }
-    ran.push(script);
-  }
-  // backup.sh and restore.sh replace data, so they run as dry runs: each still reads every value and prints every
-  // command, and reaches no node. restore.sh reads its snapshot with --snapshot-tool, here `true`.
-  const snapshot = writeFile(join(world.dir, 'snapshots', 'snapshot.db'), 'not a real snapshot\n');
-  writeFile(join(world.dir, 'snapshots', 'snapshot.sha256'), `${createHash('sha256').update('not a real snapshot\n').digest('hex')}  snapshot.db\n`);
-  for (const [script, args] of [['backup.sh', ['--dry-run']], ['restore.sh', [snapshot, '--dry-run', '--snapshot-tool', 'true']]] as const) {
-    const syntax = spawnSync('bash', ['-n', join(world.out, script)], { encoding: 'utf8' });
-    assert.is(syntax.status, 0, `${what}: expected bash -n out/${script} to pass:\n${syntax.stderr}`);
-    const run = runScript(world, script, {}, [...args]);
-    assertNoCanary(`${what}, out/${script} ${args.join(' ')}`);
-    assert.is(run.status, 0, `${what}: expected out/${script} ${args.join(' ')} to succeed:\n${run.shown}`);
-    ran.push(`${script} --dry-run`);
+    const args = how.args(world);
+    const run = runScript(world, script, {}, args, how.invoked ? { invoked: how.invoked(world, script) } : {});
+    const named = `${what}, out/${[script, ...args].join(' ')}`;
+    assertNoCanary(named);
+    how.verdict(run, named);
+    ran.push([script, ...args].join(' '));
   }
   return { ran, checkedOnly };
 }
@@ -186,12 +246,14 @@ function assertArgv(world: World, what: string): void {
   const recorded = calls(world).map((c) => [c.tool, ...c.argv]);
   const shown = recorded.map((argv) => JSON.stringify(argv)).join('\n');
   // ntp.sh and preflight.sh: every node once; distribute.sh: each master once; verify.sh: the first master, to
-  // reach it, then to run etcdctl twice. Hosts run in parallel, so in any order.
-  const expected = [...NODES, ...NODES, ...MASTERS, MASTERS[0]!, MASTERS[0]!, MASTERS[0]!].map((node) => ['vagrant', 'ssh', node, '--', 'bash', '-euo', 'pipefail', '-s']);
+  // reach it, then to run etcdctl twice; members.sh: the first master, to run etcdctl for the member list and each
+  // member's health. Hosts run in parallel, so in any order.
+  const first = MASTERS[0]!;
+  const expected = [...NODES, ...NODES, ...MASTERS, first, first, first, ...MASTERS.map(() => first), first].map((node) => ['vagrant', 'ssh', node, '--', 'bash', '-euo', 'pipefail', '-s']);
   const order = (list: string[][]) => list.map((argv) => JSON.stringify(argv)).sort();
   assert.equal(order(recorded), order(expected), `${what}: the stand-in's calls, each name one argv word, no scp; recorded:\n${shown}`);
   const docker = remoteLog(world).filter(([, word]) => word === 'docker');
-  assert.is(docker.length, 2, `${what}: verify.sh ran etcdctl in docker twice (member list, endpoint health)`);
+  assert.is(docker.length, 2 + 1 + MASTERS.length, `${what}: verify.sh ran etcdctl in docker twice (member list, endpoint health), members.sh once and once a member (member list, each one's health)`);
   for (const words of docker) assert.ok(words.includes('quay.io/coreos/etcd:v3.3.5'), `${what}: the image is one word of docker's argv: ${JSON.stringify(words)}`);
 }
 
@@ -199,6 +261,18 @@ test('the schema walk finds every string field the issue names', () => {
   const pointers = fields.map((f) => f.pointer);
   assert.equal(named.filter((p) => !pointers.includes(p)), [], `expected these among the string fields read from the schema: ${pointers.join(', ')}`);
   assert.is(fields.find((f) => f.pointer === '/etcd/certDir')?.def, 'remotePath', 'etcd.certDir is known to be a remote path');
+});
+
+test('every script generate writes into out/ has a way to run here, and every way names a script generate writes', () => {
+  if (!requireTools('injection', 'bash')) return;
+  const world = makeWorld();
+  try {
+    const scripts = scriptsIn(world.out);
+    assert.ok(scripts.includes('members.sh') && scripts.includes('certs.sh'), `out/ holds ${scripts.join(', ')}`);
+    assert.equal(Object.keys(HOW_TO_RUN).sort(), scripts, 'HOW_TO_RUN in test/injection.test.ts must name exactly the scripts in out/');
+  } finally {
+    world.remove();
+  }
 });
 
 test('every hostile value in every string field is refused at that field, or runs through every script without being run itself', () => {
@@ -234,7 +308,7 @@ test('every hostile value in every string field is refused at that field, or run
   }
   const total = fields.length * payloads.length;
   console.log(`  injection: fields from the schema: ${fields.map((f) => f.pointer + (f.transport ? ` (${f.transport} transport)` : '')).join(', ')}`);
-  console.log(`  injection: ${total} cases (${fields.length} fields × ${payloads.length} values): ${refused.length} refused at the field with exit 1, ${ran.length} accepted and run (ntp.sh, distribute.sh, preflight.sh, verify.sh; backup.sh and restore.sh as dry runs), ${checkedOnly.length} accepted and partly only bash -n; CANARY never appeared`);
+  console.log(`  injection: ${total} cases (${fields.length} fields × ${payloads.length} values): ${refused.length} refused at the field with exit 1, ${ran.length} accepted and run (${Object.keys(HOW_TO_RUN).join(', ')}; certs.sh, backup.sh and restore.sh as dry runs), ${checkedOnly.length} accepted and partly only bash -n; CANARY never appeared`);
   for (const line of [...ran, ...checkedOnly]) console.log(`    accepted: ${line}`);
   assert.is(refused.length + ran.length + checkedOnly.length, total, 'every case was decided');
   assert.ok(refused.length > 0 && ran.length > 0, `expected both refusals and runs, or the test proves little: ${refused.length} refused, ${ran.length} run`);

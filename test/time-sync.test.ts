@@ -19,6 +19,7 @@ import {
   clearLogs,
   hostsSnapshot,
   makeFamilyNode,
+  MASTERS,
   NODES,
   remoteLog,
   runScript,
@@ -274,6 +275,35 @@ withWorld('a SUSE node: zypper --non-interactive install chrony, the servers in 
   assert.equal(callsOf(world, 'worker2', 'zypper'), ['--non-interactive install chrony']);
   assert.ok(readFileSync(world.fs('worker2', 'etc/chrony.conf'), 'utf8').includes(`${BLOCK_BEGIN}\nserver ntp1.example.com iburst\n`));
 }, { edit: timeSync({ service: 'chrony', servers: SERVERS }) });
+
+// zypper(8), EXIT CODES: "Codes below 100 denote an error, codes above 100 provide a specific information". 100 and
+// 101 say patches are available, 102 and 103 come "after a successful installation" of a patch that needs a reboot or a
+// restart of zypper: the package is installed. 106 says a repository failed to refresh and was skipped: whether the
+// package came from another one, rpm -q tells. 104 (no provider) and 107 (a %post script failed) stay failures.
+withWorld('a SUSE node whose zypper install ends with 100, 101, 102 or 103 (information after an install) carries on to start chronyd; 106 does when rpm -q finds chrony installed', (world) => {
+  const codes = { master1: 100, master2: 101, master3: 102, worker1: 103, worker2: 106 } as const;
+  for (const [host, status] of Object.entries(codes)) makeFamilyNode(world, host, { family: 'suse', zypperExit: { status, installs: true } });
+  const run = runScript(world, 'ntp.sh');
+  assert.is(run.status, 0, run.shown);
+  for (const host of NODES) {
+    assert.equal(callsOf(world, host, 'zypper'), ['--non-interactive install chrony'], host);
+    assert.equal(callsOf(world, host, 'systemctl'), ['is-active --quiet chronyd', 'enable --now chronyd'], `${host}: chronyd started after zypper's ${codes[host as keyof typeof codes]}`);
+  }
+  assert.match(run.stdout, /zypper skipped a repository that failed to refresh \(exit status 106\); chrony is installed: check the repositories \(zypper refresh\)/, run.shown);
+  assertSummary(run, NODES, NODES.length);
+}, { edit: timeSync({ service: 'chrony' }) });
+
+withWorld('a SUSE node whose zypper install ends with 106 and chrony not installed, or with 107 or 104, fails naming the status', (world) => {
+  makeFamilyNode(world, 'master1', { family: 'suse', zypperExit: { status: 106, installs: false } });
+  makeFamilyNode(world, 'master2', { family: 'suse', zypperExit: { status: 107, installs: true } });
+  makeFamilyNode(world, 'master3', { family: 'suse', zypperExit: { status: 104, installs: false } });
+  const run = runScript(world, 'ntp.sh', {}, ['--only', 'master1,master2,master3']);
+  assert.is(run.status, 1, run.shown);
+  assert.match(run.stderr, /^ {2}master1: install chrony and read the clock \(exit status 106\): zypper skipped a repository that failed to refresh \(exit status 106\) and chrony is not installed: check the repositories \(zypper refresh\)$/m, run.shown);
+  assert.match(run.stderr, /^ {2}master2: install chrony and read the clock \(exit status 107\)/m, run.shown);
+  assert.match(run.stderr, /^ {2}master3: install chrony and read the clock \(exit status 104\)/m, run.shown);
+  for (const host of MASTERS) assert.equal(callsOf(world, host, 'systemctl'), [], `${host}: nothing started`);
+}, { edit: timeSync({ service: 'chrony' }) });
 
 withWorld('ntp on a RHEL-like node is refused with the remedy (choose chrony); the Debian nodes carry on', (world) => {
   makeFamilyNode(world, 'master3', { family: 'rhel' });

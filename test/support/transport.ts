@@ -417,7 +417,10 @@ const ZYPPER = String.raw`#!/usr/bin/env bash
 # provides: "No provider of 'PKG' found.", exit 104 (ZYPPER_EXIT_INF_CAP_NOT_FOUND, zypper(8) EXIT CODES); off root:
 # "Root privileges are required to run this command.", exit 5 (ZYPPER_EXIT_ERR_PRIVILEGES). The repositories here
 # hold chrony and not ntp, as SLES 15's do. An installed package's unit is there, not started. No zypper is on this
-# machine to compare with: the stand-in refuses every other call.
+# machine to compare with: the stand-in refuses every other call. The exit codes are zypper(8)'s (EXIT CODES, read in
+# Debian's zypper 1.14.42). A test may ask for another status through makeFamilyNode's zypperExit: the file
+# state/HOST/zypper-exit holds "STATUS installs" (the packages are installed, then zypper exits STATUS: 100-103 and 106
+# are information after an install) or "STATUS nothing" (it exits STATUS before installing anything).
 set -euo pipefail
 ${REMOTE_LOG}
 ${PACKAGES}
@@ -443,11 +446,15 @@ if [[ $interactive == yes ]]; then
   echo 'stand-in zypper: no answer' >&2
   exit 1
 fi
+exit_status=0 installs=installs
+if [[ -s $state/zypper-exit ]]; then read -r exit_status installs <"$state/zypper-exit"; fi
+if [[ $installs == nothing ]]; then exit "$exit_status"; fi
 for package; do
   if grep -Fqx -- "$package" "$state/packages"; then echo "'$package' is already installed."; continue; fi
   printf '%s\n' "$package" >>"$state/packages"
   installed_service "$package" suse
 done
+exit "$exit_status"
 `;
 
 const RPM = String.raw`#!/usr/bin/env bash
@@ -679,6 +686,8 @@ export interface FamilyNode {
   active?: string[];
   /** Files on the node, by absolute path (e.g. /etc/chrony.conf). */
   files?: Record<string, string>;
+  /** The status the zypper stand-in exits with, after installing the packages or without installing anything. */
+  zypperExit?: { status: number; installs: boolean };
 }
 
 /**
@@ -713,6 +722,7 @@ export function makeFamilyNode(world: World, host: string, node: FamilyNode): vo
   writeFile(world.state(host, 'units'), lines(node.units));
   writeFile(world.state(host, 'active'), lines(node.active));
   for (const [path, text] of Object.entries(node.files ?? {})) writeFile(world.fs(host, path), text);
+  if (node.zypperExit) writeFile(world.state(host, 'zypper-exit'), `${node.zypperExit.status} ${node.zypperExit.installs ? 'installs' : 'nothing'}\n`);
 }
 
 /** A uvu test with its own world, removed afterwards; skipped (loudly, or failed under CI) without bash or `tools`. */

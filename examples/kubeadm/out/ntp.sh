@@ -330,7 +330,16 @@ case $manager in
     if rpm -q chrony >/dev/null 2>&1; then
       echo '  chrony is already installed'
     else
-      sudo zypper --non-interactive install chrony
+      zypper_status=0
+      sudo zypper --non-interactive install chrony || zypper_status=$?
+      case $zypper_status in
+        0) ;;
+        100 | 101 | 102 | 103) echo "  zypper: exit status $zypper_status, information after a successful install (zypper(8), EXIT CODES)" ;;
+        106)
+          if rpm -q chrony >/dev/null 2>&1; then echo '  warning: zypper skipped a repository that failed to refresh (exit status 106); chrony is installed: check the repositories (zypper refresh)'
+          else echo 'error: zypper skipped a repository that failed to refresh (exit status 106) and chrony is not installed: check the repositories (zypper refresh)' >&2; exit 106; fi ;;
+        *) exit "$zypper_status" ;;
+      esac
     fi
     unit=chronyd
     ;;
