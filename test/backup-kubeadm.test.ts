@@ -129,6 +129,7 @@ s(`after ${LATER} more keys and every data directory lost, restore.sh --apply re
   const started = Date.now();
   const result = await l.script('restore.sh', [state.snapshot, '--apply'], env());
   console.log(`\n  restore.sh --apply (kubeadm, crictl, etcd 3.5) of ${KEYS} keys on 3 members took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (process.env['ETCD_BOOTSTRAP_SHOW_RESTORE']) console.log(result.stdout, result.stderr, l.kubelet.history());
   check(result.code === 0, () => `restore.sh --apply should restore the cluster, but ${explain(result)}\n${l.kubelet.history()}`);
   const calls = crictlCalls(l);
   check(calls.filter((c) => / crictl exec \S+ etcdutl snapshot restore \S*\/var\/lib\/etcd\/\.etcd-bootstrap-restore-\d{14}\/snapshot\.db /.test(c)).length === 3, () => `each master should restore with etcdutl in its running container, inside the data directory:\n${indent(calls.join('\n'), 2)}`);

@@ -603,8 +603,10 @@ if [[ $dry_run == yes ]]; then
   printf '[local] would run %s until it passes (for at most two minutes)\n' "$(command_line "$here/verify.sh")"
   exit 0
 fi
-for _ in $(seq 40); do
-  if "$here/verify.sh" >/dev/null 2>&1; then break; fi
+# Members starting on restored data elect a leader first; until verify.sh passes, what it still finds is shown.
+for attempt in $(seq 40); do
+  if answer=$("$here/verify.sh" 2>&1); then break; fi
+  printf '  not yet (%s s): %s\n' "$((attempt * 3))" "$(grep -m 1 -E '^  (missing|unstarted|misnamed|misadvertised|extra|not answering|not ready|alarm|no member)' <<<"$answer" | sed 's/^ *//' || true)"
   sleep 3
 done
 "$here/verify.sh"
