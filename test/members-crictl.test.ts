@@ -11,14 +11,14 @@
 // (its kubelet cannot start etcd: no container on the first master, where etcdctl used to be run), and
 // "rejoinedWith" replaces it, dry run first, then --apply.
 import { suite } from 'uvu';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ETCD_35_BIN, requireEtcd35, requireTools } from './support/tools.js';
 import { check, explain, indent, sleep, type RunResult } from './support/live-cluster.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { installCrictl } from './support/crictl.js';
 import { clearLogs, remoteLog, type ClusterDoc } from './support/transport.js';
-import { dryRunPrints, observe, unchangedSince, type Observed } from './support/dry-run.js';
+import { bootstrap, dryRunPrints, etcdctlOutside, forbidEtcdctlOutside, memberList, observe, unchangedSince, type Observed } from './support/membership-checks.js';
 
 const NAMES = ['master1', 'master2', 'master3', 'master4'];
 type Master = ClusterDoc['masters'][number] & { joinedWith?: string[]; rejoinedWith?: string[]; removed?: boolean };
@@ -39,29 +39,9 @@ function live(state: State): LiveWorld {
   return state.live;
 }
 
-/** An etcdctl that must never run: it logs the call and fails (etcdctl belongs in the container, through crictl exec). */
-const FORBIDDEN_ETCDCTL = `#!/usr/bin/env bash
-printf '%s %s\\n' "\${STANDIN_HOST:-local}" "$*" >>"$STANDIN_DIR/log/etcdctl-outside-crictl"
-echo 'etcdctl: not on this machine: the test allows etcdctl only in the etcd container, through crictl exec' >&2
-exit 1
-`;
-
 /** The crictl calls the masters saw, as "HOST crictl ARGS". */
 const crictlCalls = (l: LiveWorld) => remoteLog(l.world).filter((f) => f[1] === 'crictl').map((f) => f.join(' '));
-const outside = (l: LiveWorld) => {
-  const file = join(l.world.dir, 'log', 'etcdctl-outside-crictl');
-  return existsSync(file) ? readFileSync(file, 'utf8') : '';
-};
-
-async function members(l: LiveWorld): Promise<{ id: string; name: string; status: string; learner: boolean }[]> {
-  const list = await l.etcdctl(['member', 'list'], NAMES.map(l.clientUrl).join(','));
-  check(list.code === 0, () => `member list: ${explain(list)}`);
-  // The simple format: ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER.
-  return list.stdout.split('\n').filter(Boolean).map((line) => {
-    const [id = '', status = '', name = '', , , learner = ''] = line.split(', ');
-    return { id, name, status, learner: learner === 'true' };
-  });
-}
+const members = (l: LiveWorld) => memberList(l, ['master1', 'master2', 'master3', 'master4']);
 
 async function changedNothing(l: LiveWorld, before: Observed, what: string): Promise<void> {
   await unchangedSince(l, before, () => members(l), what);
@@ -93,16 +73,8 @@ s('three etcd 3.5 members from distribute.sh, in the kubeadm profile with verify
       },
     }));
     installCrictl(l.world, { etcdBin: ETCD_35_BIN, mounts: ['etc/etcd', 'var/lib/etcd'] });
-    for (const bin of ['bin', 'remote-bin']) {
-      writeFileSync(join(l.world.dir, bin, 'etcdctl'), FORBIDDEN_ETCDCTL, { mode: 0o755 });
-    }
-    const boot = await l.script('distribute.sh');
-    check(boot.code === 0, () => `distribute.sh: ${explain(boot)}`);
-    const deadline = Date.now() + 30_000;
-    while ((await l.etcdctl(['endpoint', 'health'], ['master1', 'master2', 'master3'].map(l.clientUrl).join(','))).code !== 0) {
-      check(Date.now() < deadline, () => `no healthy cluster within 30 s:\n${l.kubelet.history()}`);
-      await sleep(300);
-    }
+    forbidEtcdctlOutside(l);
+    await bootstrap(l, ['master1', 'master2', 'master3']);
   } catch (error) {
     state.failure = (error as Error).message;
     throw error;
@@ -124,7 +96,7 @@ s('members.sh --dry-run of adding master4 reads the live members through crictl 
   ]);
   await changedNothing(l, before, 'dry run of an add');
   check(crictlCalls(l).some((c) => / crictl exec \S+ etcdctl .* member list /.test(c)), () => `the dry run should read member list through crictl exec:\n${indent(crictlCalls(l).join('\n'), 2)}`);
-  check(outside(l) === '', () => `no etcdctl should run outside crictl exec:\n${outside(l)}`);
+  check(etcdctlOutside(l) === '', () => `no etcdctl should run outside crictl exec:\n${etcdctlOutside(l)}`);
 });
 
 s('members.sh --apply adds master4 as a learner and promotes it, every etcdctl through crictl exec; no other member restarts', async (state) => {
@@ -138,7 +110,7 @@ s('members.sh --apply adds master4 as a learner and promotes it, every etcdctl t
     check(calls.some((c) => wanted.test(c)), () => `members.sh should run ${wanted} through crictl exec:\n${indent(calls.join('\n'), 2)}`);
   }
   check(calls.every((c) => !c.startsWith('master4 ')), () => `etcdctl should not run on master4, the master being added:\n${indent(calls.join('\n'), 2)}`);
-  check(outside(l) === '', () => `no etcdctl should run outside crictl exec:\n${outside(l)}`);
+  check(etcdctlOutside(l) === '', () => `no etcdctl should run outside crictl exec:\n${etcdctlOutside(l)}`);
   const list = await members(l);
   check(list.length === 4 && list.every((m) => m.status === 'started' && !m.learner), () => `four started voting members: ${JSON.stringify(list)}`);
   for (const n of ['master1', 'master2', 'master3']) check(l.kubelet.pids()[n] === pids[n], () => `${n} should not restart:\n${l.kubelet.history()}`);
@@ -163,7 +135,7 @@ s('members.sh --dry-run of removing master4 while it leads prints move-leader, m
       /\| +sudo mv \S+\/etc\/kubernetes\/manifests\/etcd\.manifest \S+"\$stamp"/,
     ]);
     await changedNothing(l, before, 'dry run of a removal');
-    check(outside(l) === '', () => `no etcdctl should run outside crictl exec:\n${outside(l)}`);
+    check(etcdctlOutside(l) === '', () => `no etcdctl should run outside crictl exec:\n${etcdctlOutside(l)}`);
   } finally {
     l.regenerate((c) => Object.assign(c, JSON.parse(saved) as ClusterDoc));
   }
@@ -197,7 +169,7 @@ s('master1\'s disk dies and its etcd cannot start (no container where etcdctl ra
     check(calls.some((c) => wanted.test(c)), () => `members.sh should run ${wanted}:\n${indent(calls.join('\n'), 2)}`);
   }
   check(!calls.some((c) => c.startsWith('master1 crictl exec ')), () => `nothing can run in master1's container, which is not running:\n${indent(calls.join('\n'), 2)}`);
-  check(outside(l) === '', () => `no etcdctl should run outside crictl exec:\n${outside(l)}`);
+  check(etcdctlOutside(l) === '', () => `no etcdctl should run outside crictl exec:\n${etcdctlOutside(l)}`);
   const list = await members(l);
   check(list.length === 4 && list.every((m) => m.status === 'started' && !m.learner) && list.some((m) => m.name === 'master1'), () => `master1 is a started voting member again: ${JSON.stringify(list)}`);
   for (const n of ['master2', 'master3', 'master4']) check(l.kubelet.pids()[n] === pids[n], () => `${n} should not restart:\n${l.kubelet.history()}`);

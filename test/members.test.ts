@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTools } from './support/tools.js';
 import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
-import { dryRunPrints, observe, unchangedSince } from './support/dry-run.js';
+import { dryRunPrints, observe, unchangedSince } from './support/membership-checks.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { Writer, describe, seedKeys, successRate, type PhaseStats } from './support/writer.js';
 import type { ClusterDoc } from './support/transport.js';
