@@ -5,12 +5,14 @@
 // flag (rolling apply); add master4 and master5; remove master2, the leader at that moment; replace master3 after
 // its data directory is wiped. After each step `member list` is cluster.json and every key written before is there;
 // the writer's success rate and longest time without an acknowledged write are reported per step. Each refusal of
-// members.sh is shown with its message, and with nothing changed.
+// members.sh is shown with its message, and with nothing changed. The add and the removal are dry-run first: the
+// plan and every command --apply would run are printed, and no file on a master, no etcd and no member changes.
 import { suite } from 'uvu';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTools } from './support/tools.js';
 import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
+import { dryRunPrints, observe, unchangedSince } from './support/membership-checks.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { Writer, describe, seedKeys, successRate, type PhaseStats } from './support/writer.js';
 import type { ClusterDoc } from './support/transport.js';
@@ -191,9 +193,16 @@ members('add master4 and master5: members.sh prints the plan, then --apply adds 
       { name: 'master5', ip: ip(5), host: ip(5), joinedWith: ['master1', 'master2', 'master3', 'master4'] } as Master,
     ),
   );
+  const unchanged = await observe(live, () => listed(live));
   const dry = await live.script('members.sh', ['--apply', '--dry-run']);
   check(dry.code === 0 && /1\. add master4: cluster\.json says it joins with master1 master2 master3; it is not a member\n\s+2\. add master5/.test(dry.stdout), () => `the plan, in order, with why:\n${explain(dry)}`);
-  check((await listed(live)).length === 3, '--dry-run added no member');
+  dryRunPrints(dry, 'a dry run of adding master4 and master5', [
+    /\[local\] would run: ETCDCTL_API=3 etcdctl [^\n]* member add master4 --peer-urls=https:\/\/127\.0\.42\.4:\d+ --learner/,
+    /\[master4\] would run, through vagrant ssh master4:\n(\s+\| [^\n]*\n)*\s+\| place "\$stage"\/etcd\.manifest \S+\/etc\/kubernetes\/manifests\/etcd\.manifest 0644 /,
+    /\[local\] would run: ETCDCTL_API=3 etcdctl [^\n]* member promote NEW_ID /,
+    /\[local\] would run: ETCDCTL_API=3 etcdctl [^\n]* member add master5 /,
+  ]);
+  await unchangedSince(live, unchanged, () => listed(live), 'a dry run of adding master4 and master5');
   context.writer!.phase('3. add master4 and master5');
   const run = await live.script('members.sh', ['--apply']);
   context.stats.push(context.writer!.phase('between steps'));
@@ -216,6 +225,15 @@ members('remove master2 while it leads: move-leader first, its manifest and data
   check(moved.code === 0, () => `make master2 the leader: ${explain(moved)}`);
   const pids = live.kubelet.pids();
   live.regenerate((c) => ((c.masters as Master[]).find((m) => m.name === 'master2')!.removed = true));
+  const unchanged = await observe(live, () => listed(live));
+  const dry = await live.script('members.sh', ['--dry-run']);
+  check(dry.code === 0 && /1\. remove master2: cluster\.json marks it removed; it is a member \(healthy\)/.test(dry.stdout), () => `the plan, with why:\n${explain(dry)}`);
+  dryRunPrints(dry, 'a dry run of removing master2', [
+    /\[master2\] etcdctl move-leader [0-9a-f]+: master2 leads, and is removed as a follower\n\[local\] would run: ETCDCTL_API=3 etcdctl [^\n]* move-leader [0-9a-f]+ /,
+    new RegExp(`\\[local\\] would run: ETCDCTL_API=3 etcdctl [^\\n]* member remove ${id} `),
+    /\[master2\] would run, through vagrant ssh master2:\n(\s+\| [^\n]*\n)*\s+\| +sudo mv \S+\/etc\/kubernetes\/manifests\/etcd\.manifest \S+\/etc\/kubernetes\/etcd\.manifest\.removed\."\$stamp"/,
+  ]);
+  await unchangedSince(live, unchanged, () => listed(live), 'a dry run of removing master2');
   context.writer!.phase('4. remove master2 (the leader)');
   const run = await live.script('members.sh', ['--apply']);
   context.stats.push(context.writer!.phase('between steps'));

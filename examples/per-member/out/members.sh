@@ -278,30 +278,48 @@ tls_places() {
   done
 }
 # ---- etcdctl, the way verify.via in cluster.json says (crictl), and what the health gates read from it ----
-# etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
-# and prints what it prints. `avoid` names a master not to run it on (the one being changed).
+# etcdctl_run ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
+# and prints what it prints: for a change (member add, remove, promote, move-leader), which --dry-run prints instead
+# of running. etcdctl_read ARGS…: the same for a query that changes nothing (member list, endpoint status, endpoint
+# health), run even under --dry-run: a dry run reads the live cluster to say what it would change. `avoid` names a
+# master not to run etcdctl on (the one being changed).
 avoid=
-# Through the transport, on the first master that is not `avoid`.
-etcdctl_master() {
+etcdctl_read() {
+  # dry_run is dynamically scoped: etcdctl_run, and the remote() it calls, see this one.
+  local dry_run=no
+  etcdctl_run "$@"
+}
+# Through the transport, on a master that is not `avoid` (`avoid` only when no other is left), in cluster.json's order.
+etcdctl_masters() {
   local name
   for name in "${names[@]}"; do
-    if [[ $name != "$avoid" ]]; then
-      printf '%s' "$name"
-      return
-    fi
+    if [[ $name != "$avoid" ]]; then printf '%s\n' "$name"; fi
   done
-  printf '%s' "$avoid"
+  for name in "${names[@]}"; do
+    if [[ $name == "$avoid" ]]; then printf '%s\n' "$name"; fi
+  done
 }
+# The exit status of the remote script when the master has no running etcd container, which no etcdctl answers
+# with (etcdctl's own are 0 to 6 and 128): then the next master is asked.
+NO_CONTAINER=99
 etcdctl_run() {
-  local command
-  # In the running etcd container, with crictl exec: Kubernetes nodes have had no Docker since 1.24.
+  local command name status=0 masters
+  mapfile -t masters < <(etcdctl_masters)
+  # In the running etcd container, with crictl exec: Kubernetes nodes have had no Docker since 1.24. A master whose
+  # etcd is not running (a member being replaced, a node whose kubelet is down) has no container to run it in: the
+  # next master is asked, so that one master down does not hide a healthy cluster.
   command=$(command_line etcdctl --cacert=/etc/kubernetes/pki/etcd/ca.pem --cert=/etc/kubernetes/pki/etcd/healthcheck-client.pem --key=/etc/kubernetes/pki/etcd/healthcheck-client-key.pem --dial-timeout=2s --command-timeout=5s "$@")
-  remote "$(etcdctl_master)" <<REMOTE
+  for name in "${masters[@]}"; do
+    status=0
+    remote "$name" <<REMOTE || status=$?
 ids=\$(sudo crictl ps --name '^etcd\$' --state running --quiet)
 id=\${ids%%\$'\n'*}
-if [[ -z \$id ]]; then echo 'crictl ps: no running etcd container' >&2; exit 1; fi
+if [[ -z \$id ]]; then echo 'crictl ps: no running etcd container on this master' >&2; exit $NO_CONTAINER; fi
 sudo crictl exec "\$id" $command
 REMOTE
+    if ((status != NO_CONTAINER)); then return "$status"; fi
+  done
+  return "$status"
 }
 
 # What cluster.json says, member by member, index for index.
@@ -330,7 +348,7 @@ client_of() { # MASTER: its client URL
 # "-" stands for them). Fails when no member answers.
 live_members() {
   local listed
-  listed=$(etcdctl_run member list --endpoints="$all_client_urls" 2>/dev/null) || return 1
+  listed=$(etcdctl_read member list --endpoints="$all_client_urls" 2>/dev/null) || return 1
   awk -F', ' 'NF >= 5 {
     name = $3 == "" ? "-" : $3; client = $5 == "" ? "-" : $5; learner = NF >= 6 ? $6 : "false"
     split($4, peer, ","); split(client, clients, ",")
@@ -344,7 +362,7 @@ live_members() {
 endpoint_status() {
   local urls json
   urls=$(IFS=,; printf '%s' "$*")
-  json=$(etcdctl_run endpoint status -w json --endpoints="$urls" 2>/dev/null) || true
+  json=$(etcdctl_read endpoint status -w json --endpoints="$urls" 2>/dev/null) || true
   printf '%s\n' "${json//'{"Endpoint":'/$'\n''{"Endpoint":'}" | awk '
     match($0, /"Endpoint":"[^"]*"/) { url = substr($0, RSTART + 12, RLENGTH - 13) } !RSTART { next }
     match($0, /"member_id":[0-9]+/) { id = substr($0, RSTART + 12, RLENGTH - 12) }
@@ -355,7 +373,7 @@ endpoint_status() {
 
 # healthy URL: whether the member at URL answers `endpoint health` (a quorum read through it).
 healthy() {
-  etcdctl_run endpoint health --endpoints="$1" >/dev/null 2>&1
+  etcdctl_read endpoint health --endpoints="$1" >/dev/null 2>&1
 }
 
 # unhealthy_members: every live member that is not started and healthy, as "NAME (URL): why", one a line.
@@ -403,8 +421,14 @@ wait_caught_up() {
 }
 # ---- Placing files on a master: the remote script's pieces ----------------------------------------------------
 # payload FILE NAME: the lines of a remote script that recreate FILE as "$stage/NAME" on the other side. The bytes
-# travel inside the one connection, base64-encoded; the key is never written anywhere readable by others.
+# travel inside the one connection, base64-encoded; the key is never written anywhere readable by others. Under
+# --dry-run the printed script names the file instead of carrying its bytes (a key among them).
 payload() {
+  if [[ $dry_run == yes ]]; then
+    # shellcheck disable=SC2016 # "$stage" is the remote shell's, as below
+    printf '# (dry run: here would follow the bytes of %s, base64, for "$stage"/%s)\n' "$1" "$2"
+    return
+  fi
   # shellcheck disable=SC2016 # "$stage" is expanded by the remote shell, where it is set
   printf 'base64 -d >"$stage"/%s <<'\''END_OF_PAYLOAD'\''\n' "$2"
   base64 <"$1"
@@ -469,7 +493,9 @@ member to remove, replace or add, in order, and why. Changes nothing without --a
 
   --apply               carry the plan out, one change at a time, each between health gates
   --timeout SECONDS     how long a new member may take to start and catch up, and a removed one to stop (default: 120)
-  -n, --dry-run         print the plan and every change it would make; change nothing (as without --apply)
+  -n, --dry-run         read the live cluster as --apply does (member list, health, the leader: queries that change
+                        nothing), print the plan and every command --apply would run for it, each etcdctl change
+                        and each script for a master; run none of them (with or without --apply)
   -h, --help            this text
 
 Exit status: 0 when the cluster is (or now is) as cluster.json says, or the plan was printed; 1 when a change is
@@ -625,7 +651,14 @@ for s in "${steps[@]}"; do
   fi
 done
 
-printf '\nThe plan (%s):\n' "$([[ $apply == yes && $dry_run == no ]] && echo 'carried out now, in this order' || echo 'nothing is changed')"
+if [[ $dry_run == yes ]]; then
+  said_of_plan='a dry run: what --apply would do, in this order; nothing is changed'
+elif [[ $apply == yes ]]; then
+  said_of_plan='carried out now, in this order'
+else
+  said_of_plan='nothing is changed'
+fi
+printf '\nThe plan (%s):\n' "$said_of_plan"
 if ((${#steps[@]} == 0)); then printf '  nothing to change: the running cluster has the members cluster.json says\n'; fi
 for n in "${!steps[@]}"; do
   printf '  %s. %s: %s\n' "$((n + 1))" "${steps[n]}" "${why[n]}"
@@ -636,9 +669,13 @@ if ((${#refusals[@]})); then
   exit 1
 fi
 if ((${#steps[@]} == 0)); then exit 0; fi
-if [[ $apply == no || $dry_run == yes ]]; then
-  printf '\nRun members.sh --apply to carry it out.\n'
+if [[ $apply == no && $dry_run == no ]]; then
+  printf '\nRun members.sh --apply to carry it out (members.sh --dry-run prints every command it would run).\n'
   exit 0
+fi
+if [[ $dry_run == yes ]]; then
+  printf '\nWhat --apply would run, step by step. The member list, health and leader are read now, for real (they change\n'
+  printf 'nothing); --apply reads them again before each step, so a later step may differ (who leads, a new member'\''s ID).\n'
 fi
 
 # ---- Carrying it out ------------------------------------------------------------------------------------------
@@ -738,8 +775,14 @@ add_member() { # NAME
     step "$name" "etcdctl member add $name --peer-urls=${known_peers[$(index_of_name "$name")]} --learner"
     reconfigure member add "$name" --peer-urls="${known_peers[$(index_of_name "$name")]}" --learner
   fi
-  id=$(live_members | awk -v peer="${known_peers[$(index_of_name "$name")]}" '$4 == peer { print $1 }')
-  [[ -n $id ]] || fail "$name was added, yet member list does not show its peer URL"
+  if [[ $dry_run == yes ]]; then
+    # Nothing was added: the ID is the one member add would answer with.
+    id=${live_id[$name]:-NEW_ID}
+    if [[ $id == NEW_ID ]]; then printf '  (NEW_ID: the member ID that member add answers with)\n'; fi
+  else
+    id=$(live_members | awk -v peer="${known_peers[$(index_of_name "$name")]}" '$4 == peer { print $1 }')
+    [[ -n $id ]] || fail "$name was added, yet member list does not show its peer URL"
+  fi
   step "$name" "place its certificates and manifest (initial-cluster-state existing), any old data directory renamed aside"
   {
     remote_stage
@@ -760,6 +803,14 @@ place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/k
 REMOTE
   } | remote "$name"
   step "$name" "wait until it has started and its raft index is within 20 of the leader's"
+  if [[ $dry_run == yes ]]; then
+    printf '[local] would wait, at most %ss, reading etcdctl endpoint status of every member and of %s\n' "$timeout" "$url"
+    step "$name" "etcdctl member promote $id"
+    etcdctl_run member promote "$id" --endpoints="$(current_urls)"
+    step "$name" "wait until it is healthy as a voting member"
+    printf '[local] would wait, at most %ss, until %s answers etcdctl endpoint health with its raft index within %s of the leader'\''s\n' "$timeout" "$url" 20
+    return 0
+  fi
   deadline=$((SECONDS + timeout))
   while ((SECONDS < deadline)); do
     mine='' leader_index=''
@@ -799,4 +850,8 @@ for s in "${steps[@]}"; do
     add) add_member "$name" ;;
   esac
 done
+if [[ $dry_run == yes ]]; then
+  printf '\nmembers: a dry run, nothing was changed; members.sh --apply makes these %s change(s), one at a time\n' "${#steps[@]}"
+  exit 0
+fi
 printf '\nmembers: %s change(s) made, one at a time; the running cluster has the members cluster.json says\n' "${#steps[@]}"

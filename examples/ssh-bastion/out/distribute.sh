@@ -298,27 +298,36 @@ declare -A tls_names=(
   [master3]='kubernetes.pem, kubernetes-key.pem, ca.pem'
 )
 # ---- etcdctl, the way verify.via in cluster.json says (docker), and what the health gates read from it ----
-# etcdctl ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
-# and prints what it prints. `avoid` names a master not to run it on (the one being changed).
+# etcdctl_run ARGS…: runs etcdctl (API v3, with the client certificate: every member enforces client-certificate auth)
+# and prints what it prints: for a change (member add, remove, promote, move-leader), which --dry-run prints instead
+# of running. etcdctl_read ARGS…: the same for a query that changes nothing (member list, endpoint status, endpoint
+# health), run even under --dry-run: a dry run reads the live cluster to say what it would change. `avoid` names a
+# master not to run etcdctl on (the one being changed).
 avoid=
-# Through the transport, on the first master that is not `avoid`.
-etcdctl_master() {
+etcdctl_read() {
+  # dry_run is dynamically scoped: etcdctl_run, and the remote() it calls, see this one.
+  local dry_run=no
+  etcdctl_run "$@"
+}
+# Through the transport, on a master that is not `avoid` (`avoid` only when no other is left), in cluster.json's order.
+etcdctl_masters() {
   local name
   for name in "${names[@]}"; do
-    if [[ $name != "$avoid" ]]; then
-      printf '%s' "$name"
-      return
-    fi
+    if [[ $name != "$avoid" ]]; then printf '%s\n' "$name"; fi
   done
-  printf '%s' "$avoid"
+  for name in "${names[@]}"; do
+    if [[ $name == "$avoid" ]]; then printf '%s\n' "$name"; fi
+  done
 }
 etcdctl_run() {
-  local command
-  # In the etcd image, with docker run, as the tutorial runs etcdctl.
+  # In the etcd image, with docker run, as the tutorial runs etcdctl: any master with docker can run it.
+  local command status=0 masters
+  mapfile -t masters < <(etcdctl_masters)
   command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 \
     quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl --cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem \
     --dial-timeout=2s --command-timeout=5s "$@")
-  remote "$(etcdctl_master)" <<<"$command"
+  remote "${masters[0]}" <<<"$command" || status=$?
+  return "$status"
 }
 
 # What cluster.json says, member by member, index for index.
@@ -347,7 +356,7 @@ client_of() { # MASTER: its client URL
 # "-" stands for them). Fails when no member answers.
 live_members() {
   local listed
-  listed=$(etcdctl_run member list --endpoints="$all_client_urls" 2>/dev/null) || return 1
+  listed=$(etcdctl_read member list --endpoints="$all_client_urls" 2>/dev/null) || return 1
   awk -F', ' 'NF >= 5 {
     name = $3 == "" ? "-" : $3; client = $5 == "" ? "-" : $5; learner = NF >= 6 ? $6 : "false"
     split($4, peer, ","); split(client, clients, ",")
@@ -361,7 +370,7 @@ live_members() {
 endpoint_status() {
   local urls json
   urls=$(IFS=,; printf '%s' "$*")
-  json=$(etcdctl_run endpoint status -w json --endpoints="$urls" 2>/dev/null) || true
+  json=$(etcdctl_read endpoint status -w json --endpoints="$urls" 2>/dev/null) || true
   printf '%s\n' "${json//'{"Endpoint":'/$'\n''{"Endpoint":'}" | awk '
     match($0, /"Endpoint":"[^"]*"/) { url = substr($0, RSTART + 12, RLENGTH - 13) } !RSTART { next }
     match($0, /"member_id":[0-9]+/) { id = substr($0, RSTART + 12, RLENGTH - 12) }
@@ -372,7 +381,7 @@ endpoint_status() {
 
 # healthy URL: whether the member at URL answers `endpoint health` (a quorum read through it).
 healthy() {
-  etcdctl_run endpoint health --endpoints="$1" >/dev/null 2>&1
+  etcdctl_read endpoint health --endpoints="$1" >/dev/null 2>&1
 }
 
 # unhealthy_members: every live member that is not started and healthy, as "NAME (URL): why", one a line.
@@ -476,8 +485,14 @@ done
 
 # ---- Placing files on a master: the remote script's pieces ----------------------------------------------------
 # payload FILE NAME: the lines of a remote script that recreate FILE as "$stage/NAME" on the other side. The bytes
-# travel inside the one connection, base64-encoded; the key is never written anywhere readable by others.
+# travel inside the one connection, base64-encoded; the key is never written anywhere readable by others. Under
+# --dry-run the printed script names the file instead of carrying its bytes (a key among them).
 payload() {
+  if [[ $dry_run == yes ]]; then
+    # shellcheck disable=SC2016 # "$stage" is the remote shell's, as below
+    printf '# (dry run: here would follow the bytes of %s, base64, for "$stage"/%s)\n' "$1" "$2"
+    return
+  fi
   # shellcheck disable=SC2016 # "$stage" is expanded by the remote shell, where it is set
   printf 'base64 -d >"$stage"/%s <<'\''END_OF_PAYLOAD'\''\n' "$2"
   base64 <"$1"
