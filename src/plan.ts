@@ -278,7 +278,7 @@ export interface Plan {
     viaLocal: boolean;
     /** The tool a master needs for `via` ("" for local), which verify.sh looks for before it relies on it. */
     tool: string;
-    /** The script that looks for it on a master: exit 3 when it is missing (reached, but no tool). */
+    /** The script that looks for it on a master: exit 3 when it is missing (reached, but no tool), 4 when crictl has no running etcd container to exec in. */
     toolCheck: string;
     /** The kubeadm profile's extra checks: every member's endpoint status, and no alarm raised. */
     statusAndAlarms: boolean;
@@ -592,10 +592,19 @@ function member(cluster: Cluster, master: Master, start: MemberStart, certificat
   };
 }
 
-/** verify.sh's way to etcdctl, and the tool it needs on a master for it. */
+/**
+ * verify.sh's way to etcdctl, and what a master needs for it: the tool (exit 3 without it) and, for crictl, a running
+ * etcd container to exec in (exit 4 without one: its etcd is down, and another master's will do). `docker run` starts
+ * a container of its own, so any master with docker does.
+ */
 export function viaPlan(via: VerifyVia): Pick<Plan['verify'], 'via' | 'viaCrictl' | 'viaLocal' | 'tool' | 'toolCheck'> {
   const tool = via === 'local' ? '' : via;
-  return { via, viaCrictl: via === 'crictl', viaLocal: via === 'local', tool, toolCheck: tool ? `command -v ${tool} >/dev/null || exit 3` : 'true' };
+  const toolCheck = !tool
+    ? 'true'
+    : via === 'crictl'
+      ? `command -v crictl >/dev/null || exit 3; ids=$(sudo crictl ps --name '^etcd$' --state running --quiet) && [[ -n $ids ]] || exit 4`
+      : `command -v ${tool} >/dev/null || exit 3`;
+  return { via, viaCrictl: via === 'crictl', viaLocal: via === 'local', tool, toolCheck };
 }
 
 /** Words as a sentence lists them: "a", "a and b", "a, b and c". */

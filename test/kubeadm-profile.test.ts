@@ -274,7 +274,7 @@ test('verify.via: docker in the tutorial profile, crictl in the kubeadm profile,
   assert.equal([via(kubeadm({}, 1)).via, via(kubeadm({}, 1)).tool, via(kubeadm({}, 1)).statusAndAlarms], ['crictl', 'crictl', true]);
   const local = via({ ...kubeadm({}, 1), verify: { via: 'local' } });
   assert.equal([local.via, local.tool, local.toolCheck], ['local', '', 'true']);
-  assert.is(via(kubeadm({}, 1)).toolCheck, 'command -v crictl >/dev/null || exit 3');
+  assert.is(via(kubeadm({}, 1)).toolCheck, "command -v crictl >/dev/null || exit 3; ids=$(sudo crictl ps --name '^etcd$' --state running --quiet) && [[ -n $ids ]] || exit 4", 'crictl needs a running etcd container to exec in: exit 4 sends verify.sh to the next master');
   const script = render(plan(load({ ...minimalCluster(1), verify: { via: 'local' } }), context)).find((f) => f.path === 'verify.sh')?.content ?? '';
   assert.match(script, /^mode=local$/m, 'verify.via "local" makes --local the default');
 });

@@ -425,8 +425,8 @@ master_tools() {
 
 via_master=
 # reach_master: sets via_master to the first selected master that answers through the transport and has what
-# verify.via in cluster.json needs there (crictl). A master reached without it is a usage error (exit 2),
-# never a member that does not answer; one not reached is skipped for the next.
+# verify.via in cluster.json needs there (crictl, and a running etcd container to exec in). A master reached without the tool is a usage error
+# (exit 2), never a member that does not answer; one not reached, or whose etcd is down, is skipped for the next.
 reach_master() {
   local name reached
   for name in "${selected[@]}"; do
@@ -436,10 +436,15 @@ reach_master() {
     fi
     step "$name" "reach it to run etcdctl there"
     reached=0
-    transport_run "$name" <<<'command -v crictl >/dev/null || exit 3' || reached=$?
+    # shellcheck disable=SC2016 # expanded on the master
+    transport_run "$name" <<<'command -v crictl >/dev/null || exit 3; ids=$(sudo crictl ps --name '\''^etcd$'\'' --state running --quiet) && [[ -n $ids ]] || exit 4' || reached=$?
     if ((reached == 0)); then
       via_master=$name
       return 0
+    fi
+    if ((reached == 4)); then
+      printf '[%s] no etcd container runs there; trying the next master\n' "$name"
+      continue
     fi
     if ((reached == 3)); then
       printf '%s not found on %s: set verify.via in cluster.json ("docker", "crictl" or "local"), or run %s --local\n' crictl "$name" "${0##*/}" >&2
@@ -447,7 +452,7 @@ reach_master() {
     fi
     printf '[%s] not reachable; trying the next master\n' "$name"
   done
-  fail "no master is reachable through the transport"
+  fail "no master is reachable through the transport with a running etcd container"
 }
 
 # ---- Which member: a follower where there is one (a snapshot costs the leader time it needs for the cluster).

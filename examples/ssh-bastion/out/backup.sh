@@ -437,8 +437,8 @@ master_tools() {
 
 via_master=
 # reach_master: sets via_master to the first selected master that answers through the transport and has what
-# verify.via in cluster.json needs there (docker). A master reached without it is a usage error (exit 2),
-# never a member that does not answer; one not reached is skipped for the next.
+# verify.via in cluster.json needs there (docker). A master reached without the tool is a usage error
+# (exit 2), never a member that does not answer; one not reached is skipped for the next.
 reach_master() {
   local name reached
   for name in "${selected[@]}"; do
@@ -448,6 +448,7 @@ reach_master() {
     fi
     step "$name" "reach it to run etcdctl there"
     reached=0
+    # shellcheck disable=SC2016 # expanded on the master
     transport_run "$name" <<<'command -v docker >/dev/null || exit 3' || reached=$?
     if ((reached == 0)); then
       via_master=$name
