@@ -3,7 +3,8 @@
 // current).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../src/schema.js';
 
@@ -24,8 +25,26 @@ test('out/README.md names the one command for every change after day one, how it
   assert.not.ok(flat.includes('distribute.sh puts them on every master at once'), `the old warning is gone:\n${readme}`);
 });
 
-test('out/README.md says which scripts take -j, and its bounds', () => {
-  assert.ok(flat.includes('ntp.sh, preflight.sh and distribute.sh also take `-j N` (hosts at a time, 1 to 64, default 8)'), readme);
+/** The scripts a README sentence lists before `phrase`: "a.sh, b.sh and c.sh take …". */
+function listedBefore(phrase: string): string[] {
+  const match = new RegExp(`((?:[a-z]+\\.sh(?:, | and ))*[a-z]+\\.sh) (?:also )?take ${phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).exec(flat);
+  assert.ok(match, `out/README.md should say which scripts take ${phrase}:\n${readme}`);
+  return match[1]!.split(/, | and /).sort();
+}
+
+/** The scripts of out/ whose --help names `option`. */
+function helpNames(option: RegExp): string[] {
+  const out = join(packageRoot, 'out');
+  return readdirSync(out)
+    .filter((f) => f.endsWith('.sh'))
+    .filter((f) => option.test(spawnSync('bash', [join(out, f), '--help'], { encoding: 'utf8' }).stdout))
+    .sort();
+}
+
+test('out/README.md says which scripts take --only and -j, as their --help says, and -j\'s bounds', () => {
+  assert.equal(listedBefore('`--only HOST[,HOST…]`'), helpNames(/^\s+--only /m), 'the scripts README says take --only, and those whose --help has it');
+  assert.equal(listedBefore('`-j N`'), helpNames(/^\s+-j, --jobs N|^\s+-j N/m), 'the scripts README says take -j, and those whose --help has it');
+  assert.ok(flat.includes('also take `-j N` (hosts at a time, 1 to 64, default 8)'), readme);
 });
 
 test.run();
