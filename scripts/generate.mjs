@@ -25,8 +25,12 @@ if (!builtFromCurrentSources(root)) {
   }
 }
 
-// The code is current; if this run would read exactly what a remembered up-to-date run read, say what it said.
-const before = fingerprint(root, args.slice(1));
+// The code is current; if this run would read exactly what a remembered up-to-date run read, say what it said. What it
+// says also depends on the date (a backup.schedule that no longer elapses is a warning, src/calendar.ts, judged by
+// the UTC date), so a run is remembered for the UTC day it ran on only.
+const today = new Date().toISOString().slice(0, 10);
+const onThisDay = (print) => print && { ...print, text: `${print.text} ${today}` };
+const before = onThisDay(fingerprint(root, args.slice(1)));
 const known = recall(root, before);
 if (known) {
   for (const [fd, text] of known.lines) writeSync(fd, text);
@@ -55,7 +59,7 @@ try {
   process.exit(1);
 }
 // Only a run that changed nothing is remembered: one that wrote out/ gave it a new inode, so `after` differs.
-if (status === 0) remember(root, before, fingerprint(root, args.slice(1)), { lines, status });
+if (status === 0) remember(root, before, onThisDay(fingerprint(root, args.slice(1))), { lines, status });
 // Exit at once: everything is written (synchronously), and waiting for Node to wind down on its own (the module
 // loader's file handles) costs several milliseconds more than this whole check.
 process.exit(status);
