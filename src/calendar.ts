@@ -123,10 +123,10 @@ export function checkCalendarElapses(expression: string, now: Date): ElapseVerdi
   const from = Math.floor(now.getTime() / millisecondsPerDay) - (spec.utc ? 0 : 1);
   if (firstDate(spec, from, true) !== undefined) return { ever: true };
   const day = new Date(from * millisecondsPerDay).toISOString().slice(0, 10);
-  const since = `on or after ${day}${spec.utc ? '' : ' (yesterday in UTC, as the timer runs in the local time of its machine)'}`;
+  const which = spec.utc ? '' : ' (yesterday in UTC: the timer runs in the local time of its machine, which may be behind)';
   let reason: string;
-  if (firstDate(spec, from, false) !== undefined) reason = `none of the dates it allows ${since} falls on the weekdays it names`;
-  else if (firstDate(spec, 0, true) !== undefined) reason = `every date it allows lies before ${day}: it no longer elapses`;
+  if (firstDate(spec, from, false) !== undefined) reason = `none of the dates it allows on or after ${day}${which} falls on the weekdays it names`;
+  else if (firstDate(spec, 0, true) !== undefined) reason = `every date it allows lies before ${day}${which}`;
   else reason = "it allows no real calendar date (February has 28 days, 29 in a leap year; April, June, September and November have 30)";
   return { ever: false, reason };
 }
