@@ -1,7 +1,8 @@
 // One build of dist/ at a time. Two `npm run generate` runs that both find the sources changed would otherwise both
 // run the compiler into the same dist/, each overwriting the other's files while the other still reads them. The
 // first takes the lock `.dist.lock` beside dist/ (created with O_EXCL, holding its pid and start time), builds and
-// removes it; the second waits for it, then checks the stamp again and finds dist/ current. A lock whose holder is
+// removes it; the second waits for it, then checks the stamp again and finds dist/ current. `npm run build` (build.mjs)
+// takes the same lock and waits the same way, but then always builds. A lock whose holder is
 // gone (a killed run) is taken over. Plain JavaScript, like build-stamp.mjs: it runs before anything is compiled.
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,12 +78,15 @@ const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 
 /**
  * Makes dist/ current, building it with `build()` (true when it succeeded) unless another run holds the lock: then
  * waits for that run (saying so once, through `say`) and checks the stamp again. Returns whether dist/ is current.
+ * With `always` (`npm run build`: the user asked for a build), it waits for the lock the same way but then builds
+ * whatever the stamp says, and returns what `build()` returned.
  */
-export function buildOnce(root, build, say) {
+export function buildOnce(root, build, say, { always = false } = {}) {
   const lock = buildLockPath(root);
   let waiting = false;
+  const current = () => !always && builtFromCurrentSources(root);
   for (;;) {
-    if (builtFromCurrentSources(root)) return true;
+    if (current()) return true;
     let fd;
     try {
       fd = openSync(lock, 'wx', 0o644);
@@ -102,8 +106,8 @@ export function buildOnce(root, build, say) {
       writeSync(fd, `${process.pid} ${startOf(process.pid)}\n`);
       closeSync(fd);
       // Another run may have finished its build between the check above and this lock.
-      if (builtFromCurrentSources(root)) return true;
-      return build() && builtFromCurrentSources(root);
+      if (current()) return true;
+      return build() && (always || builtFromCurrentSources(root));
     } finally {
       if (statSync(lock, { throwIfNoEntry: false })?.ino === ours) rmSync(lock, { force: true });
     }

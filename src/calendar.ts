@@ -82,12 +82,109 @@ export function checkCalendarEvent(expression: string): CalendarVerdict {
   }
 }
 
-function parseCalendarEvent(expression: string): void {
+/** What an accepted expression allows, as far as dates go; undefined for a shorthand (every one repeats for ever). */
+interface DateSpec {
+  /** Bit n: weekday n (0 Monday … 6 Sunday); 0 when the expression names none. */
+  weekdays: number;
+  year: Component[] | undefined;
+  month: Component[] | undefined;
+  day: Component[] | undefined;
+  endOfMonth: boolean;
+  utc: boolean;
+}
+
+export type ElapseVerdict = { ever: true } | { ever: false; reason: string };
+
+/** systemd's MAX_YEAR: find_next() gives up past it, so a date after it is "never" there too. */
+const lastYear = 2199;
+const millisecondsPerDay = 86_400_000;
+
+/**
+ * Whether an expression systemd accepts can still elapse on or after `now`, and if not, why. Pure: the caller
+ * supplies the clock. An expression checkCalendarEvent refuses is not judged here (ever: true).
+ *
+ * The rule, by dates only: the event can elapse when some date it allows (a year, month and day of its fields that
+ * is a real calendar date, on one of its weekdays, in a year up to 2199, where systemd stops looking) is on or after
+ * the first day it could still run on. That day is today's UTC date for an expression ending in UTC; for one in the
+ * local time of the machine that runs the timer, which generate does not know, it is yesterday's (a machine at
+ * UTC-12 is still there). Every time field allows at least one time, so a date that matches is a day it runs, but
+ * the time of day is not weighed: a schedule whose last moment is earlier today is not called "never", the one
+ * answer the rule gives late rather than wrongly. It never calls "never" what systemd would still run.
+ */
+export function checkCalendarElapses(expression: string, now: Date): ElapseVerdict {
+  let spec: DateSpec | undefined;
+  try {
+    spec = parseCalendarEvent(expression);
+  } catch (error) {
+    if (error instanceof Refusal) return { ever: true };
+    throw error;
+  }
+  if (!spec) return { ever: true };
+  const from = Math.floor(now.getTime() / millisecondsPerDay) - (spec.utc ? 0 : 1);
+  if (firstDate(spec, from, true) !== undefined) return { ever: true };
+  const day = new Date(from * millisecondsPerDay).toISOString().slice(0, 10);
+  const which = spec.utc ? '' : ' (yesterday in UTC: the timer runs in the local time of its machine, which may be behind)';
+  let reason: string;
+  if (firstDate(spec, from, false) !== undefined) reason = `none of the dates it allows on or after ${day}${which} falls on the weekdays it names`;
+  else if (firstDate(spec, 0, true) !== undefined) reason = `every date it allows lies before ${day}${which}`;
+  else reason = "it allows no real calendar date (February has 28 days, 29 in a leap year; April, June, September and November have 30)";
+  return { ever: false, reason };
+}
+
+/** The first day (days since 1970-01-01) on or after `from` that `spec` allows, weekdays weighed or not. */
+function firstDate(spec: DateSpec, from: number, weighWeekdays: boolean): number | undefined {
+  const start = new Date(from * millisecondsPerDay);
+  const anyWeekday = !weighWeekdays || spec.weekdays === 0 || spec.weekdays === 0b111_1111;
+  for (const year of values(spec.year, fields.year.from, lastYear)) {
+    if (year < start.getUTCFullYear()) continue;
+    for (const month of values(spec.month, 1, 12)) {
+      const length = new Date(Date.UTC(year, month, 0)).getUTCDate();
+      for (const day of spec.endOfMonth ? daysFromEnd(spec.day, length) : values(spec.day, 1, length)) {
+        if (day < 1 || day > length) continue;
+        const date = Date.UTC(year, month - 1, day) / millisecondsPerDay;
+        // getUTCDay(): 0 is Sunday; systemd's bits start on Monday.
+        if (date >= from && (anyWeekday || spec.weekdays & (1 << ((new Date(date * millisecondsPerDay).getUTCDay() + 6) % 7)))) return date;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The values a field's list allows up to `to`, ascending; `*` is every one from `from`. */
+function values(chain: Component[] | undefined, from: number, to: number): number[] {
+  if (!chain) return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const all = new Set<number>();
+  for (const c of chain) {
+    const last = c.repeat > 0 ? Math.min(c.stop >= 0 ? c.stop : to, to) : c.start;
+    for (let v = c.start; v <= last; v += c.repeat > 0 ? c.repeat : 1) all.add(v);
+  }
+  return [...all].sort((a, b) => a - b);
+}
+
+/**
+ * The days of a month of `length` days that a list after '~' allows, as systemd's find_matching_component() reads
+ * it: ~N is the N-th day from the end (~01 the last), a range ~A..B runs from the earlier day to the later one, and a
+ * repetition counts forward from the day it starts on.
+ */
+function daysFromEnd(chain: Component[] | undefined, length: number): number[] {
+  if (!chain) return values(undefined, 1, length);
+  const all = new Set<number>();
+  for (const c of chain) {
+    const start = length + 1 - c.start;
+    const stop = c.stop >= 0 ? length + 1 - c.stop : -1;
+    const [low, high] = stop >= 0 ? [Math.min(start, stop), Math.max(start, stop)] : [start, length];
+    for (let v = low; v <= (c.repeat > 0 ? high : low); v += c.repeat > 0 ? c.repeat : 1) all.add(v);
+  }
+  return [...all].sort((a, b) => a - b);
+}
+
+function parseCalendarEvent(expression: string): DateSpec | undefined {
   let s = expression;
+  const utc = / utc$/i.test(s);
   // The time zone comes last, after a space: systemd strips " UTC" (in any case), then the machine's own zone's
   // abbreviation, then any name it finds in the tz database. Only UTC or no zone is taken here: another name depends
   // on the tz database of the machine that runs the timer.
-  if (/ utc$/i.test(s)) s = s.slice(0, -4);
+  if (utc) s = s.slice(0, -4);
   else {
     const space = s.lastIndexOf(' ');
     const zone = s.slice(space + 1);
@@ -98,12 +195,12 @@ function parseCalendarEvent(expression: string): void {
   }
   if (s === '') throw new Refusal(0, 'is empty: give a schedule, such as daily');
   const lower = s.toLowerCase();
-  if ((calendarShorthands as readonly string[]).includes(lower)) return;
+  if ((calendarShorthands as readonly string[]).includes(lower)) return undefined;
   const documented = undocumentedShorthands[lower];
   if (documented) throw new Refusal(0, `is "${s}", an undocumented spelling: write "${documented}"`, true);
 
   const cursor = { i: 0 };
-  readWeekdays(s, cursor);
+  const weekdayBits = readWeekdays(s, cursor);
   const date = readDate(s, cursor);
   const time = readTime(s, cursor);
   if (cursor.i < s.length) throw new Refusal(cursor.i, `has ${describeRest(s, cursor.i)} after the time: the time (hh:mm or hh:mm:ss) comes last`);
@@ -120,6 +217,7 @@ function parseCalendarEvent(expression: string): void {
   checkChain(time.hour, fields.hour, false);
   checkChain(time.minute, fields.minute, false);
   checkChain(time.second, fields.second, false);
+  return { weekdays: weekdayBits, year: date.year, month: date.month, day: date.day, endOfMonth: date.endOfMonth, utc };
 }
 
 function describeRest(s: string, at: number): string {
@@ -130,14 +228,15 @@ function describeRest(s: string, at: number): string {
  * `Mon`, `Mon,Wed`, `Mon..Fri`, `Sat,Sun`, names in full or in three letters, in any case, then spaces; or nothing.
  * The cursor moves past them and the spaces.
  */
-function readWeekdays(s: string, cursor: { i: number }): void {
+function readWeekdays(s: string, cursor: { i: number }): number {
   let rangeFrom = -1;
   let first = true;
+  let bits = 0;
   for (;;) {
     const rest = s.slice(cursor.i).toLowerCase();
     const day = weekdays.find(([name]) => rest.startsWith(name));
     if (!day) {
-      if (first) return;
+      if (first) return bits;
       throw new Refusal(cursor.i, `expects a weekday name (Mon, Tue, … Sun) after "${s.slice(0, cursor.i)}"`);
     }
     const [name, number] = day;
@@ -146,12 +245,13 @@ function readWeekdays(s: string, cursor: { i: number }): void {
       throw new Refusal(cursor.i, `names "${s.slice(cursor.i).split(/[-., ]/)[0]}", which is not a weekday: write Mon, Tue, Wed, Thu, Fri, Sat or Sun (or the full name)`);
     }
     if (rangeFrom > number) throw new Refusal(cursor.i, `has a weekday range that ends on ${s.slice(cursor.i, cursor.i + name.length)} before it begins: a range runs from Mon towards Sun (Mon..Fri; Sat,Sun)`);
+    for (let d = rangeFrom >= 0 ? rangeFrom : number; d <= number; d++) bits |= 1 << d;
     cursor.i += name.length;
     const next = s[cursor.i];
-    if (next === undefined) return;
+    if (next === undefined) return bits;
     if (next === ' ') {
       skipSpaces(s, cursor);
-      return;
+      return bits;
     }
     if (next === '.') {
       if (rangeFrom >= 0) throw new Refusal(cursor.i, 'has a weekday range that goes on past its end (write Mon..Wed,Fri)');

@@ -120,7 +120,7 @@ export function main(argv: readonly string[], io: Io = consoleIo): number {
     return error.usage ? 2 : 1;
   }
 
-  const loaded = loadClusterFile(values.config ?? 'cluster.json');
+  const loaded = loadClusterFile(values.config ?? 'cluster.json', new Date());
   const report = (problems: Problem[]) => problems.forEach((p) => io.err(formatProblem(p)));
   if (!loaded.ok) {
     report(loaded.problems);

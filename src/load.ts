@@ -12,7 +12,7 @@ import { unsafeReason } from './ssh-options.js';
 import { canonicalIp, ipVersion, isLoopback, memberAddressProblem } from './address.js';
 import { terminalSafe } from './safe-text.js';
 import { etcdFindings } from './etcd-profile.js';
-import { checkCalendarEvent } from './calendar.js';
+import { checkCalendarElapses, checkCalendarEvent } from './calendar.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -55,8 +55,11 @@ export const maxInputBytes = 1024 * 1024;
 /** The deepest nesting of objects and arrays allowed: a cluster.json needs three levels (/etcd/localListener). */
 export const maxDepth = 64;
 
-/** Read and load a cluster file. `file` is used as given in every message. */
-export function loadClusterFile(file: string): LoadResult {
+/**
+ * Read and load a cluster file. `file` is used as given in every message; `now`, the command line's clock, as in
+ * parseCluster.
+ */
+export function loadClusterFile(file: string, now?: Date): LoadResult {
   const problem = (message: string): LoadResult => ({ ok: false, problems: [{ severity: 'error', file, line: 1, column: 1, pointer: '', message }] });
   let bytes: Buffer;
   let fd: number | undefined;
@@ -80,7 +83,7 @@ export function loadClusterFile(file: string): LoadResult {
   }
   const encoding = otherEncoding(bytes);
   if (encoding) return problem(`is encoded as ${encoding}, not UTF-8: save it as UTF-8`);
-  return parseCluster(bytes.toString('utf8'), file);
+  return parseCluster(bytes.toString('utf8'), file, now);
 }
 
 /**
@@ -114,8 +117,11 @@ function unreadable(error: NodeJS.ErrnoException): string {
   }
 }
 
-/** Parse, validate against the schema, then apply the rules a schema cannot say. Pure. */
-export function parseCluster(text: string, file: string): LoadResult {
+/**
+ * Parse, validate against the schema, then apply the rules a schema cannot say. Pure: the rules that depend on the
+ * date (a backup.schedule that can no longer elapse) are judged against `now`, and skipped without it.
+ */
+export function parseCluster(text: string, file: string, now?: Date): LoadResult {
   // A byte-order mark is not JSON (RFC 8259 §8.1), but some editors add one to UTF-8 files. It is skipped, with a
   // warning, rather than refused: nothing about it is ambiguous.
   const bom = text.startsWith('\uFEFF');
@@ -155,7 +161,7 @@ export function parseCluster(text: string, file: string): LoadResult {
     return { ok: false, problems: inFileOrder(locate(body, file, [...schema, ...rules])) };
   }
   const cluster = document as Cluster;
-  const findings = clusterRules(cluster);
+  const findings = [...clusterRules(cluster), ...(now ? scheduleElapseFindings(cluster.backup, now) : [])];
   const problems = findings.length ? locate(body, file, findings) : [];
   if (duplicates.length || problems.some((p) => p.severity === 'error')) return { ok: false, problems: inFileOrder(problems) };
   return { ok: true, cluster, warnings: [...bomWarning, ...problems] };
@@ -562,6 +568,18 @@ function scheduleFindings(backup: unknown): Finding[] {
     ? `is a systemd calendar event that etcd-bootstrap does not take: it ${verdict.reason} (${where}; ${examples})`
     : `must be a systemd calendar event (OnCalendar=, man systemd.time): it ${verdict.reason} (${where}; ${examples})`;
   return [{ severity: 'error', pointer: '/backup/schedule', message }];
+}
+
+/**
+ * A schedule systemd accepts but that can no longer elapse (*-02-30, a year gone by) starts a timer that never runs
+ * a backup, and systemd says so only in `systemctl list-timers` ("n/a"). A warning, not an error: systemd takes it.
+ */
+function scheduleElapseFindings(backup: unknown, now: Date): Finding[] {
+  const schedule = typeof backup === 'object' && backup !== null ? (backup as Record<string, unknown>)['schedule'] : undefined;
+  if (typeof schedule !== 'string') return [];
+  const verdict = checkCalendarElapses(schedule, now);
+  if (verdict.ever) return [];
+  return [{ severity: 'warning', pointer: '/backup/schedule', message: `never elapses, so etcd-backup.timer would never run a backup: ${verdict.reason} (systemd-analyze calendar '${schedule}' says "Next elapse: never")` }];
 }
 
 /**

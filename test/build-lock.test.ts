@@ -1,9 +1,10 @@
 // npm run generate builds dist/ first when a source changed (scripts/generate.mjs). Two runs at once build it once:
 // the second waits for the first's build (the lock .dist.lock beside dist/, scripts/build-lock.mjs), then finds dist/
-// current. The compiler of a copy of the package is a wrapper that counts its runs, then runs the real tsc.
+// current. `npm run build` takes the same lock, and then always builds. The compiler of a copy of the package is a
+// wrapper that logs when each of its runs starts and ends, around the real tsc.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/schema.js';
@@ -12,8 +13,10 @@ import { minimalCluster, tempDir, writeFile } from './support/fixtures.js';
 interface Copy {
   path: string;
   remove: () => void;
-  /** How many times the copy's tsc has run. */
+  /** How many times the copy's tsc has started. */
   compilerRuns: () => number;
+  /** "start PID" and "end PID" of each run of the copy's tsc, in order. */
+  compilerLog: () => string[];
   /** Changes a source, so that the next generate must build. */
   touchSource: () => void;
   lock: string;
@@ -40,9 +43,10 @@ function packageCopy(): Copy {
       '#!/usr/bin/env node',
       "import { appendFileSync } from 'node:fs';",
       "import { spawnSync } from 'node:child_process';",
-      `appendFileSync(${JSON.stringify(runs)}, \`\${process.pid}\\n\`);`,
+      `appendFileSync(${JSON.stringify(runs)}, \`start \${process.pid}\\n\`);`,
       'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);',
       `const run = spawnSync(process.execPath, [${JSON.stringify(join(modules, 'typescript', 'bin', 'tsc'))}, ...process.argv.slice(2)], { stdio: 'inherit' });`,
+      `appendFileSync(${JSON.stringify(runs)}, \`end \${process.pid}\\n\`);`,
       'process.exit(run.status ?? 1);',
       '',
     ].join('\n'),
@@ -50,17 +54,28 @@ function packageCopy(): Copy {
   let touches = 0;
   return {
     ...dir,
-    compilerRuns: () => readFileSync(runs, 'utf8').split('\n').filter(Boolean).length,
+    compilerRuns: () => readFileSync(runs, 'utf8').split('\n').filter((line) => line.startsWith('start ')).length,
+    compilerLog: () => readFileSync(runs, 'utf8').split('\n').filter(Boolean),
     touchSource: () => appendFileSync(join(dir.path, 'src', 'calendar.ts'), `\n// touched ${++touches}\n`),
     lock: join(dir.path, '.dist.lock'),
   };
 }
 
+type Finished = { status: number | null; stdout: string; stderr: string };
+
 /** `node scripts/generate.mjs --config PROJECT/cluster.json` in the copy, as `npm run generate` runs it. */
-function generate(copy: Copy, project: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function generate(copy: Copy, project: string): Promise<Finished> {
   const config = join(copy.path, project, 'cluster.json');
   if (!existsSync(config)) writeFile(config, JSON.stringify(minimalCluster(3)));
-  const child = spawn(process.execPath, [join(copy.path, 'scripts', 'generate.mjs'), '--config', config], { cwd: copy.path });
+  return finished(spawn(process.execPath, [join(copy.path, 'scripts', 'generate.mjs'), '--config', config], { cwd: copy.path }));
+}
+
+/** `npm run build` in the copy. */
+function build(copy: Copy): Promise<Finished> {
+  return finished(spawn('npm', ['run', 'build'], { cwd: copy.path }));
+}
+
+function finished(child: ChildProcessWithoutNullStreams): Promise<Finished> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -97,18 +112,38 @@ test('two generates after a source changed run the compiler once: the second wai
   }
 });
 
-test('a lock left by a build that was killed (its pid gone) is taken over: the build runs, and the lock is removed', async () => {
+// generate builds after a source changed; npm run build builds even with dist/ current.
+for (const [who, run, changeSource] of [['generate', (copy: Copy) => generate(copy, 'project1'), true], ['npm run build', build, false]] as const) {
+  test(`a lock left by a build that was killed (its pid gone) is taken over by ${who}: the build runs, and the lock is removed`, async () => {
+    const copy = packageCopy();
+    try {
+      if (changeSource) copy.touchSource();
+      const gone = spawnSync('true').pid;
+      writeFileSync(copy.lock, `${gone} 12345\n`);
+      const finished = await run(copy);
+      assert.is(finished.status, 0, finished.stderr);
+      assert.is(copy.compilerRuns(), 1, finished.stderr);
+      assert.not.match(finished.stderr, /waiting for the build/, 'a dead holder is not waited for');
+      assert.equal(readdirSync(copy.path).filter((name) => name.startsWith('.dist.lock')), [], 'nothing of the old lock is left beside dist/');
+    } finally {
+      copy.remove();
+    }
+  });
+}
+
+test('npm run build started while a generate builds waits for that build, then compiles: the two compiles do not overlap', async () => {
   const copy = packageCopy();
   try {
     copy.touchSource();
-    const gone = spawnSync('true').pid;
-    writeFileSync(copy.lock, `${gone} 12345\n`);
-    const run = await generate(copy, 'project1');
-    assert.is(run.status, 0, run.stderr);
-    assert.is(copy.compilerRuns(), 1, run.stderr);
-    assert.not.match(run.stderr, /waiting for the build/, 'a dead holder is not waited for');
-    assert.not.ok(existsSync(copy.lock), 'the lock is gone after the build');
-    assert.equal(readdirSync(copy.path).filter((name) => name.startsWith('.dist.lock')), [], 'nothing of the old lock is left beside dist/');
+    const generating = generate(copy, 'project1');
+    await until(() => copy.compilerRuns() === 1, 'the generate to start the compiler');
+    const [g, b] = await Promise.all([generating, build(copy)]);
+    assert.is(g.status, 0, g.stderr);
+    assert.is(b.status, 0, b.stderr);
+    const log = copy.compilerLog();
+    assert.equal(log.map((line) => line.split(' ')[0]), ['start', 'end', 'start', 'end'], `each compile ended before the next started, and the build by hand compiled:\n${log.join('\n')}\n--- npm run build ---\n${b.stderr}`);
+    assert.match(b.stderr, /^build: waiting for the build of dist\/ that pid \d+ is running \(.*\.dist\.lock\)$/m, 'the build by hand says what it waits for');
+    assert.not.ok(existsSync(copy.lock), 'the lock is gone after both builds');
   } finally {
     copy.remove();
   }

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { checkCalendarEvent } from '../src/calendar.js';
+import { checkCalendarElapses, checkCalendarEvent } from '../src/calendar.js';
 import { formatProblem, parseCluster } from '../src/load.js';
 import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
 import { tree } from './support/tree.js';
@@ -97,8 +97,8 @@ test('the real systemd-analyze agrees with the table: what we accept it accepts,
 });
 
 // Seeded, so that a failure repeats; CALENDAR_SEED=N tries other expressions, CALENDAR_COUNTS=1 prints how many were
-// accepted (26 seeds beside this one agreed when it was written).
-test('on 5,000 generated expressions, systemd-analyze accepts all we accept, and refuses all we call invalid', () => {
+// accepted (26 seeds beside this one agreed when it was written; 7 more on which never elapse).
+test('on 5,000 generated expressions, systemd-analyze accepts all we accept, refuses all we call invalid, and says "Next elapse: never" where we do', () => {
   if (!requireTools('calendar: generated expressions against systemd-analyze', 'systemd-analyze')) return;
   // Numbers mostly within their field, sometimes just outside it, written with and without leading zeros.
   const number = (low: number, high: number) =>
@@ -157,6 +157,18 @@ test('on 5,000 generated expressions, systemd-analyze accepts all we accept, and
   assert.ok(accepted.size <= expressions.length * 0.9, `systemd refused ${expressions.length - accepted.size} of ${expressions.length}`);
   assert.ok(unsupported < accepted.size / 2, `${unsupported} of the ${accepted.size} that systemd accepts are refused on purpose`);
   if (process.env['CALENDAR_COUNTS']) console.log(`${expressions.length} expressions: systemd accepts ${accepted.size}, of which we refuse ${unsupported} on purpose`);
+
+  // Of those we accept, the ones we find never elapse, against systemd-analyze's "Next elapse: never". We judge by
+  // date, so we may call "elapses" one whose last moment is today or (local time) yesterday; two days on, we agree.
+  const ours = expressions.filter((expression) => checkCalendarEvent(expression).ok);
+  const now = new Date();
+  const never = systemdNeverElapses(ours);
+  const calledNeverWrongly = ours.filter((expression) => !checkCalendarElapses(expression, now).ever && !never.has(expression));
+  const missed = ours.filter((expression) => never.has(expression) && checkCalendarElapses(expression, now).ever && checkCalendarElapses(expression, new Date(now.getTime() + 2 * 86_400_000)).ever);
+  assert.equal(calledNeverWrongly, [], 'never call "never" a schedule systemd would still run');
+  assert.equal(missed, [], 'every schedule systemd says never elapses, we say so too (or will within two days)');
+  assert.ok(never.size >= 10 && never.size <= ours.length / 2, `systemd-analyze says ${never.size} of the ${ours.length} never elapse`);
+  if (process.env['CALENDAR_COUNTS']) console.log(`of ${ours.length} we accept, ${never.size} never elapse`);
 });
 
 test('the schema says which forms systemd reads but generate refuses', () => {
@@ -187,6 +199,114 @@ test('a bad backup.schedule is an error at its place in cluster.json, and out/ i
     assert.is(run.code, 1);
     assert.match(run.err.join('\n'), /\/backup\/schedule {2}is a systemd calendar event that etcd-bootstrap does not take: it ends in the time zone "Europe\/Berlin": only UTC/);
     assert.equal(tree(join(dir.path, 'out')), before, 'nothing under out/ changed');
+  } finally {
+    dir.remove();
+  }
+});
+
+/**
+ * The expressions, out of `expressions` (each one systemd accepts), that systemd-analyze says never elapse from now:
+ * it answers each in order with "Normalized form: …" (after "Original form: EXPR" when that differs), then
+ * "Next elapse: never" or the date. TZ=UTC, as above.
+ */
+function systemdNeverElapses(expressions: readonly string[]): Set<string> {
+  const run = spawnSync('systemd-analyze', ['calendar', '--', ...expressions], {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC', LC_ALL: 'C', SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const answers = run.stdout.split(/^Normalized form: /m).slice(1);
+  assert.is(answers.length, expressions.length, `systemd-analyze answered once for every expression (stderr: ${run.stderr.slice(0, 300)})`);
+  const never = new Set<string>();
+  expressions.forEach((expression, i) => {
+    const next = /^\s*Next elapse: (.*)$/m.exec(answers[i] ?? '')?.[1];
+    assert.ok(next !== undefined, `systemd-analyze gave a next elapse for ${JSON.stringify(expression)}:\n${answers[i]}`);
+    if (next === 'never') never.add(expression);
+  });
+  return never;
+}
+
+// Whether a schedule can still elapse. Every row's answer is the same on any day from 2026 to 2099: its years are
+// gone by, far ahead, or not fixed at all.
+const elapses: [string, 'elapses' | 'never'][] = [
+  ['daily', 'elapses'], ['*-*-31', 'elapses'], ['*-04,05-31', 'elapses'], ['*-*-* 02:30 UTC', 'elapses'],
+  // Days no month has.
+  ['*-02-30', 'never'], ['*-02-31', 'never'], ['*-04-31 00:00', 'never'], ['*-06,09,11-31', 'never'], ['*-02-30/1', 'never'],
+  ['*-02-29,30', 'elapses'], ['*-02-1/30', 'elapses'],
+  // February 29th: every fourth year, but not 2100; on any weekday within 28 years.
+  ['*-02-29', 'elapses'], ['Mon *-02-29', 'elapses'], ['Sat,Sun *-02-29 UTC', 'elapses'], ['2196-02-29', 'elapses'],
+  ['2100-02-29', 'never'], ['2197-02-29', 'never'], ['2000/50-02-29', 'never'], ['2000/4-02-29', 'elapses'],
+  ['Mon 2196-02-29', 'elapses'], ['Tue 2196-02-29', 'never'],
+  // Days counted from the month's end.
+  ['*-02~01', 'elapses'], ['*-02~28', 'elapses'], ['*-02~01..03', 'elapses'], ['*-03~07/2', 'elapses'], ['2100-02~01', 'elapses'],
+  ['Mon 2100-02~01', 'never'], ['Sun 2100-02~01', 'elapses'],
+  // Years gone by, and far ahead; the last year systemd looks at.
+  ['2020-01-01', 'never'], ['2020..2024-*-* 00:00 UTC', 'never'], ['1970-*-*', 'never'], ['1970/5-01-01', 'elapses'],
+  ['2150-*-* UTC', 'elapses'], ['2199-12-31', 'elapses'], ['2150/10-01-01', 'elapses'], ['Tue 2199-12-31', 'elapses'], ['Wed 2199-12-31', 'never'],
+  // Weekdays a fixed date never falls on.
+  ['Mon 2100-03-01', 'elapses'], ['Sun 2100-03-01', 'never'], ['Sat,Sun 2150-06-01..03', 'never'], ['Wed 2150-06-01..03', 'elapses'],
+  ['Mon..Fri 2150-06-01..03 UTC', 'elapses'],
+];
+
+test('a schedule that can no longer elapse is found: days no month has, years gone by, weekdays a date never falls on', () => {
+  const now = new Date();
+  for (const [expression, expected] of elapses) {
+    assert.ok(checkCalendarEvent(expression).ok, `${JSON.stringify(expression)} is a valid calendar event`);
+    const verdict = checkCalendarElapses(expression, now);
+    assert.is(verdict.ever ? 'elapses' : 'never', expected, `${JSON.stringify(expression)} ${expected === 'never' ? 'never elapses' : 'elapses'}${verdict.ever ? '' : ` (we said never: ${verdict.reason})`}`);
+  }
+  assert.ok(elapses.filter(([, e]) => e === 'never').length >= 10 && elapses.filter(([, e]) => e === 'elapses').length >= 10, 'both answers are well represented');
+});
+
+test('the real systemd-analyze says "Next elapse: never" for exactly the schedules we find never elapse', () => {
+  if (!requireTools('calendar: never-elapsing schedules against systemd-analyze', 'systemd-analyze')) return;
+  const never = systemdNeverElapses(elapses.map(([expression]) => expression));
+  const disagreements = elapses.filter(([expression, expected]) => never.has(expression) !== (expected === 'never'));
+  assert.equal(
+    disagreements.map(([expression, expected]) => `${JSON.stringify(expression)}: we say it ${expected === 'never' ? 'never elapses' : 'elapses'}, systemd-analyze ${never.has(expression) ? 'never' : 'elapses'}`),
+    [],
+    'systemd-analyze calendar (systemd 252) decides when a schedule elapses',
+  );
+});
+
+test('a schedule is judged from the day it is generated on: by the UTC date with UTC, from the day before without (the timer runs in its machine\'s local time)', () => {
+  const at = (iso: string) => new Date(iso);
+  // 2026-11-27 in UTC: still ahead until that day ends.
+  assert.ok(checkCalendarElapses('2026-11-27 UTC', at('2026-11-27T23:59:59Z')).ever, 'the same UTC day: not yet called never');
+  const gone = checkCalendarElapses('2026-11-27 UTC', at('2026-11-28T00:00:00Z'));
+  assert.ok(!gone.ever && /every date it allows lies before 2026-11-28/.test(gone.reason), `the next UTC day it is gone: ${JSON.stringify(gone)}`);
+  // Without a zone, a machine at UTC-12 is still on 2026-11-27 until 12:00 UTC on the 28th.
+  assert.ok(checkCalendarElapses('2026-11-27', at('2026-11-28T11:00:00Z')).ever, 'in local time, a day later in UTC is not yet never');
+  assert.not.ok(checkCalendarElapses('2026-11-27', at('2026-11-29T00:00:00Z')).ever, 'two UTC days later it is never, in any zone');
+  // The reasons say what is wrong.
+  const feb30 = checkCalendarElapses('*-02-30', at('2026-11-27T10:00:00Z'));
+  assert.ok(!feb30.ever && /no real calendar date/.test(feb30.reason), JSON.stringify(feb30));
+  const weekday = checkCalendarElapses('Sun 2100-03-01', at('2026-11-27T10:00:00Z'));
+  assert.ok(!weekday.ever && /falls on the weekdays it names/.test(weekday.reason), JSON.stringify(weekday));
+  // Shorthands and refused expressions are not judged here.
+  assert.ok(checkCalendarElapses('yearly', at('2199-12-31T00:00:00Z')).ever);
+  assert.ok(checkCalendarElapses('*-13-01', at('2026-11-27T10:00:00Z')).ever);
+});
+
+test('a schedule that never elapses is a warning at its place in cluster.json: generate still writes out/', () => {
+  const text = JSON.stringify({ ...minimalCluster(3), backup: { schedule: '*-04-31 00:00' } }, null, 2);
+  const line = text.split('\n').findIndex((l) => l.includes('"schedule"')) + 1;
+  const result = parseCluster(text, 'cluster.json', new Date('2026-11-27T10:00:00Z'));
+  assert.ok(result.ok, 'a warning, not an error: systemd accepts it');
+  if (!result.ok) return;
+  assert.equal(result.warnings.filter((p) => p.pointer === '/backup/schedule').map(formatProblem), [
+    `cluster.json:${line}:17  /backup/schedule  warning: never elapses, so etcd-backup.timer would never run a backup: it allows no real calendar date (February has 28 days, 29 in a leap year; April, June, September and November have 30) (systemd-analyze calendar '*-04-31 00:00' says "Next elapse: never")`,
+  ]);
+  const fine = parseCluster(JSON.stringify({ ...minimalCluster(3), backup: { schedule: '*-04-30 00:00' } }), 'cluster.json', new Date('2026-11-27T10:00:00Z'));
+  assert.equal(fine.ok ? fine.warnings.filter((p) => p.pointer === '/backup/schedule') : fine.problems, [], 'April 30th is fine');
+
+  const dir = tempDir('calendar-never');
+  try {
+    const config = writeFile(join(dir.path, 'cluster.json'), JSON.stringify({ ...minimalCluster(3), backup: { schedule: '2020-01-01' } }, null, 2));
+    const run = runCli(['generate', '--config', config]);
+    assert.is(run.code, 0, run.err.join('\n'));
+    assert.match(run.err.join('\n'), /cluster\.json:\d+:\d+ {2}\/backup\/schedule {2}warning: never elapses, .*every date it allows lies before \d{4}-\d\d-\d\d/);
+    assert.ok(Object.keys(tree(join(dir.path, 'out'))).length > 0, 'out/ is written');
   } finally {
     dir.remove();
   }
