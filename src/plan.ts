@@ -326,6 +326,11 @@ export interface EtcdctlOnMaster {
   run: string[];
   image: string;
   etcdctl: string;
+  /**
+   * With crictl: the command line that prints the IDs of the running etcd containers on a master (kubelet names a
+   * static pod's container after the manifest's container, "etcd"); empty output means etcd is not running there.
+   */
+  runningEtcd: string;
 }
 
 export function etcdctlOnMaster(cluster: Cluster): EtcdctlOnMaster {
@@ -334,8 +339,11 @@ export function etcdctlOnMaster(cluster: Cluster): EtcdctlOnMaster {
     run: ['sudo', 'docker', 'run', '--rm', '--net=host', '-v', `${certDir}:${certDir}:ro`, '-e', 'ETCDCTL_API=3'],
     image: etcdImage(cluster.etcd),
     etcdctl: '/usr/local/bin/etcdctl',
+    runningEtcd: RUNNING_ETCD,
   };
 }
+
+const RUNNING_ETCD = "sudo crictl ps --name '^etcd$' --state running --quiet";
 
 /** What backup.sh, restore.sh and the systemd units place. */
 export interface BackupPlan {
@@ -602,7 +610,7 @@ export function viaPlan(via: VerifyVia): Pick<Plan['verify'], 'via' | 'viaCrictl
   const toolCheck = !tool
     ? 'true'
     : via === 'crictl'
-      ? `command -v crictl >/dev/null || exit 3; ids=$(sudo crictl ps --name '^etcd$' --state running --quiet) && [[ -n $ids ]] || exit 4`
+      ? `command -v crictl >/dev/null || exit 3; ids=$(${RUNNING_ETCD}) && [[ -n $ids ]] || exit 4`
       : `command -v ${tool} >/dev/null || exit 3`;
   return { via, viaCrictl: via === 'crictl', viaLocal: via === 'local', tool, toolCheck };
 }

@@ -11,10 +11,9 @@
 // (.ci/run runs it). Without it the 3.5 suite is skipped with a loud notice, and fails under CI=true.
 import { suite } from 'uvu';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { requireTools } from './support/tools.js';
+import { ETCD_35_BIN, requireTools } from './support/tools.js';
 import {
   allLogs,
   baseEnv,
@@ -48,14 +47,6 @@ interface State {
   healthy?: boolean;
   startFailure?: string;
 }
-
-/** Where scripts/fetch-etcd35.sh leaves etcd 3.5. */
-const ETCD_35_BIN = join(
-  process.env['ETCD_BOOTSTRAP_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'etcd-bootstrap'),
-  'etcd-3.5',
-  'usr',
-  'bin',
-);
 
 /** `etcd --version`'s version, or undefined when that etcd does not run. */
 function etcdVersionOf(etcd: string): string | undefined {

@@ -303,9 +303,8 @@ etcdctl_run() {
   # In the etcd image, with docker run, as the tutorial runs etcdctl: any master with docker can run it.
   local command status=0 masters
   mapfile -t masters < <(etcdctl_masters)
-  command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 \
-    quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl --cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem \
-    --dial-timeout=2s --command-timeout=5s "$@")
+  command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl \
+    --cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem --dial-timeout=2s --command-timeout=5s "$@")
   remote "${masters[0]}" <<<"$command" || status=$?
   return "$status"
 }

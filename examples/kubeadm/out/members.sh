@@ -312,7 +312,7 @@ etcdctl_run() {
   for name in "${masters[@]}"; do
     status=0
     remote "$name" <<REMOTE || status=$?
-ids=\$(sudo crictl ps --name '^etcd\$' --state running --quiet)
+ids=\$(sudo crictl ps --name '^etcd$' --state running --quiet)
 id=\${ids%%\$'\n'*}
 if [[ -z \$id ]]; then echo 'crictl ps: no running etcd container on this master' >&2; exit $NO_CONTAINER; fi
 sudo crictl exec "\$id" $command

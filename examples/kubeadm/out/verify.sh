@@ -338,7 +338,7 @@ etcdctl_remote() {
   local command
   command=$(command_line etcdctl --dial-timeout=3s --command-timeout=5s "$@")
   remote "$via_master" <<REMOTE
-ids=\$(sudo crictl ps --name '^etcd\$' --state running --quiet)
+ids=\$(sudo crictl ps --name '^etcd$' --state running --quiet)
 id=\${ids%%\$'\n'*}
 if [[ -z \$id ]]; then echo 'crictl ps: no running etcd container' >&2; exit 1; fi
 sudo crictl exec "\$id" $command
