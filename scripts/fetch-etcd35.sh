@@ -4,6 +4,7 @@
 # `apt-get download`, then `dpkg-deb -x`. Nothing is installed; the machine's packages never change.
 #
 # Prints the directory that holds etcd and etcdctl. Cached: once they are there, a run downloads nothing.
+# --check: downloads nothing; exits 0 when etcd 3.5 is there, 1 when it is not.
 # The cache is $ETCD_BOOTSTRAP_CACHE, else ~/.cache/etcd-bootstrap; the tests look in the same place.
 set -euo pipefail
 
@@ -18,6 +19,9 @@ is_35() {
 if is_35; then
   printf '%s\n' "$bin"
   exit 0
+fi
+if [[ ${1:-} == --check ]]; then
+  exit 1
 fi
 
 # The Debian mirror this machine already uses: a URIs: line of a deb822 .sources file, or a `deb URI suite` line.

@@ -13,7 +13,7 @@
 import { suite } from 'uvu';
 import { existsSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ETCD_35_BIN, requireEtcd35, requireTools } from './support/tools.js';
+import { ETCD_35, ETCD_35_BIN, needing, requireEtcd35, requireTools } from './support/tools.js';
 import { check, explain, indent, sleep } from './support/live-cluster.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { installCrictl } from './support/crictl.js';
@@ -32,7 +32,7 @@ interface State {
   failure?: string;
 }
 
-const s = suite<State>('backup and restore, kubeadm profile, crictl, etcd 3.5');
+const s = needing(suite<State>('backup and restore, kubeadm profile, crictl, etcd 3.5'), ['etcdctl', 'openssl', 'bash', ETCD_35]);
 
 s.after(async (state) => {
   state.gateway?.close();

@@ -14,7 +14,7 @@ import { suite } from 'uvu';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { requireTools } from './support/tools.js';
+import { needing, requireTools } from './support/tools.js';
 import {
   check,
   explain,
@@ -56,7 +56,7 @@ interface State {
   failure?: string;
 }
 
-const s = suite<State>('backup and restore, live', {});
+const s = needing(suite<State>('backup and restore, live', {}), ['etcd', 'etcdctl', 'openssl', 'bash', 'perl', 'setpriv', 'sha256sum']);
 
 function world(state: State): World {
   if (!state.world) throw new Error(`not checked: the cluster did not start (${(state.failure ?? 'the first test did not run').split('\n')[0]})`);

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { main } from '../src/cli.js';
 import { loadClusterFile } from '../src/load.js';
 import { plan, type Plan } from '../src/plan.js';
-import { requireTools } from './support/tools.js';
+import { needing, requireTools } from './support/tools.js';
 import {
   allLogs,
   baseEnv,
@@ -50,9 +50,9 @@ interface World {
   certDir: string;
 }
 
-const live = suite<{ world?: World; skip?: boolean }>('per-member certificates from certs.sh, live on etcd 3.4');
-const MASTERS = [1, 2, 3].map((n) => ({ name: `master${n}`, ip: `127.0.0.1${n}`, host: `127.0.0.1${n}` }));
 const TOOLS = ['etcd', 'etcdctl', 'openssl', 'curl', 'unshare', 'nsenter', 'setpriv', 'ip', 'bash'];
+const live = needing(suite<{ world?: World; skip?: boolean }>('per-member certificates from certs.sh, live on etcd 3.4'), TOOLS);
+const MASTERS = [1, 2, 3].map((n) => ({ name: `master${n}`, ip: `127.0.0.1${n}`, host: `127.0.0.1${n}` }));
 
 function must(result: RunResult, what: string): RunResult {
   if (result.code !== 0) throw new LiveFailure(`${what} failed: ${explain(result)}`);
@@ -315,7 +315,7 @@ live.run();
 
 // The tutorial profile with its loopback listener made HTTPS (localListener.tls): one member, on this machine's own
 // 127.0.0.1 (support/live-cluster.ts lets a cluster of one have the loopback listener).
-const tutorial = suite<{ cluster?: LiveCluster; skip?: boolean }>('the tutorial profile with an HTTPS loopback listener, live on etcd 3.4');
+const tutorial = needing(suite<{ cluster?: LiveCluster; skip?: boolean }>('the tutorial profile with an HTTPS loopback listener, live on etcd 3.4'), ['etcd', 'etcdctl', 'openssl']);
 
 tutorial.before(async (context) => {
   if (!requireTools('the HTTPS loopback listener, live', 'etcd', 'etcdctl', 'openssl')) {

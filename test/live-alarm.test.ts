@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { requireTools } from './support/tools.js';
+import { needing, requireTools } from './support/tools.js';
 import {
   check,
   etcdctl,
@@ -20,7 +20,7 @@ import {
   type LiveCluster,
 } from './support/live-cluster.js';
 
-const s = suite<{ cluster?: LiveCluster }>('verify.sh and an etcd alarm (kubeadm profile, etcd 3.4)', {});
+const s = needing(suite<{ cluster?: LiveCluster }>('verify.sh and an etcd alarm (kubeadm profile, etcd 3.4)', {}), ['openssl', 'bash', 'etcd', 'etcdctl']);
 
 s.after(async (state) => {
   await stopAll(state.cluster);

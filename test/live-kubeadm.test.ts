@@ -13,7 +13,7 @@ import { suite } from 'uvu';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ETCD_35_BIN, requireTools } from './support/tools.js';
+import { ETCD_35, ETCD_35_BIN, needing, requireTools } from './support/tools.js';
 import {
   allLogs,
   baseEnv,
@@ -89,9 +89,9 @@ function requireEtcd(label: string, found: Etcd | string): Etcd | undefined {
 const masters: MasterSpec[] = Array.from({ length: 3 }, (_, i) => ({ name: `master${i + 1}`, ip: `127.0.0.${i + 2}`, host: `127.0.0.${i + 2}` }));
 const FIRST = "each member runs its manifest's command and args as argv, and the three form one cluster";
 
-function liveKubeadmSuite(minor: string, find: () => Etcd | string): void {
+function liveKubeadmSuite(minor: string, find: () => Etcd | string, needs: string[]): void {
   const label = `kubeadm profile on etcd ${minor}`;
-  const s = suite<State>(label, {});
+  const s = needing(suite<State>(label, {}), ['openssl', 'bash', ...needs]);
   let etcd: Etcd | undefined;
   const ready = () => {
     if (!requireTools(`live: ${label}`, 'openssl', 'bash')) return false;
@@ -262,5 +262,5 @@ function liveKubeadmSuite(minor: string, find: () => Etcd | string): void {
   s.run();
 }
 
-liveKubeadmSuite('3.4', etcd34);
-liveKubeadmSuite('3.5', etcd35);
+liveKubeadmSuite('3.4', etcd34, ['etcd', 'etcdctl']);
+liveKubeadmSuite('3.5', etcd35, [ETCD_35]);

@@ -11,7 +11,7 @@
 import { suite } from 'uvu';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTools } from './support/tools.js';
+import { needing, requireTools } from './support/tools.js';
 import {
   allLogs,
   baseEnv,
@@ -105,7 +105,7 @@ function checkVerifyPassed(cluster: LiveCluster, result: RunResult, how: string,
 }
 
 function liveSuite(label: string, masters: MasterSpec[], options: SuiteOptions): void {
-  const s = suite<State>(label, {});
+  const s = needing(suite<State>(label, {}), TOOLS);
   const n = masters.length;
   const tools = () => requireTools(`live: ${label}`, ...TOOLS);
 

@@ -13,7 +13,7 @@
 import { suite } from 'uvu';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ETCD_35_BIN, requireEtcd35, requireTools } from './support/tools.js';
+import { ETCD_35, ETCD_35_BIN, needing, requireEtcd35, requireTools } from './support/tools.js';
 import { check, explain, indent, sleep, type RunResult } from './support/live-cluster.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { installCrictl } from './support/crictl.js';
@@ -28,7 +28,7 @@ interface State {
   failure?: string;
 }
 
-const s = suite<State>('members.sh through crictl exec, and its --dry-run, kubeadm profile, etcd 3.5');
+const s = needing(suite<State>('members.sh through crictl exec, and its --dry-run, kubeadm profile, etcd 3.5'), ['etcdctl', 'openssl', 'bash', ETCD_35]);
 
 s.after(async (state) => {
   await state.live?.close();

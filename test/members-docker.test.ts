@@ -14,7 +14,7 @@ import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { installDocker } from './support/docker.js';
 import { bootstrap, dryRunPrints, etcdctlOutside, forbidEtcdctlOutside, memberList, observe, unchangedSince } from './support/membership-checks.js';
 import { clearLogs, remoteLog, type ClusterDoc } from './support/transport.js';
-import { requireTools } from './support/tools.js';
+import { needing, requireTools } from './support/tools.js';
 
 const IMAGE = 'quay.io/coreos/etcd:v3.4.23';
 type Master = ClusterDoc['masters'][number] & { joinedWith?: string[]; removed?: boolean };
@@ -26,7 +26,7 @@ interface State {
   failure?: string;
 }
 
-const s = suite<State>('members.sh through docker run, tutorial profile, etcd 3.4', { dockerCalls: [] });
+const s = needing(suite<State>('members.sh through docker run, tutorial profile, etcd 3.4', { dockerCalls: [] }), ['etcd', 'etcdctl', 'openssl', 'bash', 'docker']);
 
 s.after(async (state) => {
   await state.live?.close();

@@ -10,7 +10,7 @@
 import { suite } from 'uvu';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTools } from './support/tools.js';
+import { needing, requireTools } from './support/tools.js';
 import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
 import { dryRunPrints, observe, unchangedSince } from './support/membership-checks.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
@@ -27,7 +27,7 @@ interface Context {
   stats: PhaseStats[];
   ready?: boolean;
 }
-const members = suite<Context>('membership, live', { stats: [] });
+const members = needing(suite<Context>('membership, live', { stats: [] }), TOOLS);
 
 members.after(async (context) => {
   await context.writer?.stop();

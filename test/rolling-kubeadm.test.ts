@@ -5,12 +5,12 @@
 // members.sh --apply adds master4 as a learner and promotes it, restarting no other member.
 import { suite } from 'uvu';
 import { join } from 'node:path';
-import { ETCD_35_BIN, requireEtcd35, requireTools } from './support/tools.js';
+import { ETCD_35, ETCD_35_BIN, needing, requireEtcd35, requireTools } from './support/tools.js';
 import { check, explain, sleep } from './support/live-cluster.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { Writer, describe, successRate } from './support/writer.js';
 
-const kubeadm = suite<{ live?: LiveWorld; writer?: Writer }>('rolling apply and membership, kubeadm profile, etcd 3.5');
+const kubeadm = needing(suite<{ live?: LiveWorld; writer?: Writer }>('rolling apply and membership, kubeadm profile, etcd 3.5'), ['etcdctl', 'openssl', 'bash', ETCD_35]);
 
 kubeadm.after(async (context) => {
   await context.writer?.stop();

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTools } from './support/tools.js';
+import { needing, requireTools } from './support/tools.js';
 import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
 import { Writer, describe, successRate } from './support/writer.js';
@@ -15,7 +15,7 @@ const TOOLS = ['etcd', 'etcdctl', 'openssl', 'bash'] as const;
 const MANIFEST = ['etc', 'kubernetes', 'manifests', 'etcd.manifest'];
 const NAMES = ['master1', 'master2', 'master3'];
 
-const rolling = suite<{ live?: LiveWorld; ready?: boolean }>('rolling apply');
+const rolling = needing(suite<{ live?: LiveWorld; ready?: boolean }>('rolling apply'), TOOLS);
 
 rolling.after(async (context) => {
   await context.live?.close();

@@ -37,6 +37,7 @@ import {
   type SshdWorld,
 } from './support/sshd.js';
 import { makeWorld } from './support/transport.js';
+import { skippedWhen } from './support/tools.js';
 
 /** True when the test can run here. Missing prerequisites fail it under CI=true, and skip it loudly elsewhere. */
 function prerequisites(test: string): boolean {
@@ -51,7 +52,7 @@ function prerequisites(test: string): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // The stand-ins of test/support/transport.ts against the real tools.
 
-const standIns = suite('stand-ins against the real tools');
+const standIns = skippedWhen(suite('stand-ins against the real tools'), missingPrerequisites());
 
 /** Run a command and return what it printed, failing with everything it said when it fails. */
 function output(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
@@ -156,7 +157,7 @@ interface State {
   crictlOut?: string;
 }
 
-const real = suite<State>('the scripts against real OpenSSH servers, a real sudo user and a real etcd cluster', {});
+const real = skippedWhen(suite<State>('the scripts against real OpenSSH servers, a real sudo user and a real etcd cluster', {}), missingPrerequisites());
 const MASTERS = 3;
 
 real.after(async (state) => {

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { Test } from 'uvu';
 
 export function hasTool(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
@@ -37,4 +38,36 @@ export function requireEtcd35(test: string): string | undefined {
   if (process.env['CI'] === 'true') throw new Error(`${message}; CI must have it`);
   console.error(`\n!!!! SKIPPED ${message} !!!!\n`);
   return undefined;
+}
+
+/** What `needs` names that this machine lacks: commands on PATH, absolute paths, and 'etcd 3.5' (ETCD_35_BIN). */
+export function lacking(needs: readonly string[]): string[] {
+  return needs.filter((need) => {
+    if (need === ETCD_35) return !existsSync(join(ETCD_35_BIN, 'etcd')) || !existsSync(join(ETCD_35_BIN, 'etcdctl'));
+    if (need.startsWith('/')) return !existsSync(need);
+    return !hasTool(need);
+  });
+}
+/** In `needs`: etcd 3.5's etcd and etcdctl in ETCD_35_BIN (scripts/fetch-etcd35.sh). */
+export const ETCD_35 = 'etcd 3.5';
+
+/**
+ * The uvu suite `test` when this machine has everything in `needs`. Otherwise one that registers every test of
+ * the suite as skipped (uvu counts them under Skipped) and runs none of its hooks, after one loud notice of what is
+ * missing and what installs it: a suite whose cluster cannot start is skipped whole, not failed test by test.
+ * Under CI=true a lack is an error instead: CI installs everything (scripts/test-machine.sh).
+ */
+export function needing<T>(test: Test<T>, needs: readonly string[]): Test<T> {
+  return skippedWhen(test, lacking(needs));
+}
+
+/** `needing`, for a suite that works out what it lacks itself (root, say): `missing` says what, empty for nothing. */
+export function skippedWhen<T>(test: Test<T>, missing: readonly string[]): Test<T> {
+  if (missing.length === 0) return test;
+  const message = `needs ${missing.join(', ')}, missing here: run scripts/test-machine.sh (as root on Debian it installs them; elsewhere it names the packages)`;
+  if (process.env['CI'] === 'true') throw new Error(`${message}; CI must have it`);
+  console.error(`\n!!!! SKIPPED, every test of this suite: ${message} !!!!\n`);
+  const noHook = Object.assign(() => {}, { each: () => {} });
+  const skip = (name: string) => test.skip(name);
+  return Object.assign(skip, { before: noHook, after: noHook, only: skip, skip, run: () => test.run() }) as unknown as Test<T>;
 }
