@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import type { Cluster, Master } from './cluster.generated.js';
 import { connectionHeader } from './ssh-options.js';
-import { ipVersion } from './address.js';
+import { canonicalIp, ipVersion } from './address.js';
 import { commentSafe } from './safe-text.js';
 import {
   etcdImage,
@@ -71,6 +71,26 @@ export interface Member {
   tlsFileList: string;
   /** Their staged names, for the step line ("kubernetes.pem, kubernetes-key.pem, ca.pem"). */
   tlsFileNames: string;
+  /** Per port that preflight.sh checks (etcd.hostPorts), where this member's etcd binds it. */
+  portBinds: PortBind[];
+}
+
+/**
+ * Where a member's etcd binds one port, and which listeners, as `ss -Htln` prints their local address, would keep
+ * it from binding there: only those are a conflict for preflight.sh.
+ */
+export interface PortBind {
+  /** The member's name and the port, for the script's table: "master1:2379". */
+  key: string;
+  port: string;
+  /** The addresses etcd binds the port on, as a sentence: "192.168.56.11 and 127.0.0.1"; "" when it binds none. */
+  addresses: string;
+  /**
+   * ss's local addresses (ADDRESS:PORT) that would keep etcd from binding, space-separated: the same address (an
+   * IPv4 one also in its IPv4-mapped IPv6 form), the wildcards of its family, and `*` (an IPv6 wildcard socket that
+   * also takes IPv4). `any:PORT` when etcd binds a wildcard or a name itself: every listener on the port is then one.
+   */
+  conflicts: string;
 }
 
 export interface Node {
@@ -597,7 +617,68 @@ function member(cluster: Cluster, master: Master, start: MemberStart, certificat
     tlsFiles,
     tlsFileList: tlsFiles.map(tlsFileWord).join(' '),
     tlsFileNames: tlsFiles.map((f) => f.staged).join(', '),
+    portBinds: [],
   };
+}
+
+/**
+ * The URLs a member's etcd listens on, as its manifest finally sets them (extraArgs may have replaced the
+ * profile's): --listen-client-urls, --listen-peer-urls and --listen-metrics-urls in the kubeadm profile's command,
+ * their ETCD_* variables in the tutorial profile's environment.
+ */
+export function memberListenUrls(member: Pick<Member, 'env' | 'command'>): string[] {
+  const flags = ['listen-client-urls', 'listen-peer-urls', 'listen-metrics-urls'];
+  const values = [
+    ...member.command.flatMap((arg) => flags.filter((f) => arg.startsWith(`--${f}=`)).map((f) => arg.slice(f.length + 3))),
+    ...member.env.filter((e) => flags.some((f) => e.name === `ETCD_${f.toUpperCase().replace(/-/g, '_')}`)).map((e) => e.value),
+  ];
+  return values.flatMap((v) => v.split(',')).map((u) => u.trim()).filter(Boolean);
+}
+
+/** One address etcd binds: an IP in its canonical text, or "any" for a wildcard or a name (whatever it resolves to). */
+function bindAddress(host: string): string {
+  const ip = canonicalIp(host);
+  if (ipVersion(ip) === 0) return host === 'localhost' ? '127.0.0.1' : 'any';
+  return ip === '0.0.0.0' || ip === '::' ? 'any' : ip;
+}
+
+/**
+ * The listeners (ss's ADDRESS:PORT) that would keep etcd from binding ADDRESS (from bindAddress) on PORT, as Linux
+ * judges a bind: the same address, or a wildcard that covers it. An IPv4 address is also taken by its IPv4-mapped
+ * form on an IPv6 socket ([::ffff:a.b.c.d]) and by [::ffff:0.0.0.0]; `*` is an IPv6 wildcard socket that takes
+ * IPv4 too, while [::] (IPV6_V6ONLY) takes IPv6 alone. A wildcard or a name of etcd's own clashes with anything on
+ * the port: "any:PORT".
+ */
+export function bindConflicts(address: string, port: string): string[] {
+  if (address === 'any') return [`any:${port}`];
+  if (ipVersion(address) === 4) return [`${address}:${port}`, `[::ffff:${address}]:${port}`, `0.0.0.0:${port}`, `[::ffff:0.0.0.0]:${port}`, `*:${port}`];
+  return [`[${address}]:${port}`, `[::]:${port}`, `*:${port}`];
+}
+
+/** Per port, where a member's etcd binds it (its listen URLs) and what would clash there. */
+export function portBinds(name: string, listenUrls: readonly string[], ports: readonly string[]): PortBind[] {
+  const binds = listenUrls.flatMap((text) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      return [];
+    }
+    // unix:// and unixs:// listeners bind no port.
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [];
+    const port = parsed.port || (parsed.protocol === 'http:' ? '80' : '443');
+    return [{ port, address: bindAddress(parsed.hostname.replace(/^\[(.*)\]$/, '$1')) }];
+  });
+  return ports.map((port) => {
+    const addresses = [...new Set(binds.filter((b) => b.port === port).map((b) => b.address))];
+    const anywhere = addresses.includes('any');
+    return {
+      key: `${name}:${port}`,
+      port,
+      addresses: anywhere ? 'every address' : addresses.length ? inEnglish(addresses) : 'no address (no listen URL has this port)',
+      conflicts: (anywhere ? [`any:${port}`] : [...new Set(addresses.flatMap((a) => bindConflicts(a, port)))]).join(' '),
+    };
+  });
 }
 
 /**
@@ -765,7 +846,11 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
   const httpsLocal = etcd.profile !== 'kubeadm' && localListenUrl(cluster).startsWith('https:');
   const loopbacks = etcd.profile === 'kubeadm' ? current.map(loopbackFor) : httpsLocal ? [etcd.localListener.address] : [];
   const certificates = certificatePlan(cluster, context, loopbacks);
-  const members = current.map((m) => member(cluster, m, memberStart(cluster, m), certificates));
+  const hostPorts = [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String);
+  const members = current.map((m) => {
+    const made = member(cluster, m, memberStart(cluster, m), certificates);
+    return { ...made, portBinds: portBinds(made.name, memberListenUrls(made), hostPorts) };
+  });
   const local = localClientUrl(cluster);
   const sans = [...new Set([...members.flatMap((m) => [m.host, m.ip]), ...loopbacks])];
   const tlsFile = (file: CertificateSpec['cert'], mode: string): TlsFile => ({
@@ -780,7 +865,6 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
   const version = etcdVersion(etcd);
   const rules = version && versionRules(version);
   const ssh = cluster.transport.kind === 'ssh' ? cluster.transport : undefined;
-  const hostPorts = [etcd.clientPort, etcd.peerPort, ...(etcd.profile === 'kubeadm' ? [etcd.metricsListener.port] : [])].map(String);
   const nodes = [
     ...current.map((m): Node => ({ name: m.name, role: 'master', address: ssh ? (m.address ?? m.host) : m.name })),
     ...cluster.workers.map((w): Node => ({ name: w.name, role: 'worker', address: ssh ? (w.address ?? w.name) : w.name })),

@@ -269,27 +269,53 @@ real("preflight.sh on the running cluster: etcd's own ports are not in use, ever
   }
 });
 
-real('preflight.sh on the running cluster still reports a port that another process holds', async (state) => {
+real("preflight.sh with real ss: a listener where etcd does not bind is a warning on the master's own address and nothing on another's; one where it binds fails", async (state) => {
   if (!prerequisites('sshd')) return;
   const world = ready(state, 'healthy');
-  // Another program on the client port, on an address etcd does not use (the loopback listener is off).
-  const squatter = startDaemon('a squatter on 127.0.0.1:2379', [
-    ...world.inNetwork,
-    process.execPath, '-e', "require('net').createServer().listen(2379, '127.0.0.1', () => console.log('listening'))",
-  ]);
+  const squat = (what: string, port: number, host: string) =>
+    startDaemon(`a squatter on ${host}:${port} (${what})`, [
+      ...world.inNetwork,
+      process.execPath, '-e', `require('net').createServer().listen(${port}, '${host}', () => console.log('listening'))`,
+    ]);
+  // On the client port, beside etcd: 127.0.0.1 (one of master1's addresses; its loopback listener is off, so etcd
+  // does not bind it) and 127.0.0.99 (no address `ip addr` names: another node's, on a machine several share).
+  const loopback = squat('a warning', 2379, '127.0.0.1');
+  const stranger = squat('no concern of master1', 2379, '127.0.0.99');
+  try {
+    await waitForLine(loopback, /^listening$/);
+    await waitForLine(stranger, /^listening$/);
+    const result = await runScript(world, 'preflight.sh', ['--only', 'master1']);
+    check(result.code === 0, () => `a listener where etcd does not bind is no failure, but ${shown(world, result)}`);
+    const lines = block(result.stdout, 'master1');
+    check(
+      new RegExp(`^  WARN: port 2379 is in use on another of this master's addresses: LISTEN .*127\\.0\\.0\\.1:2379 .*users:\\(\\("[^"]+",pid=${loopback.pid},`, 'm').test(lines),
+      () => `master1 should warn of the process on 127.0.0.1:2379 (pid ${loopback.pid}), but its block is:\n${indent(lines, 2)}`,
+    );
+    check(!/(WARN|FAIL)[^\n]*127\.0\.0\.99/.test(lines), () => `127.0.0.99 is not master1's address:\n${indent(lines, 2)}`);
+    check(lines.includes("  ok: port 2379 is etcd's own: etcd already runs here") && lines.includes("  ok: port 2380 is etcd's own"), () => `etcd's own ports:\n${indent(lines, 2)}`);
+  } finally {
+    await stopDaemon(loopback);
+    await stopDaemon(stranger);
+  }
+
+  // Where etcd binds: master1's etcd stopped, another program on its ip's client port fails the port.
+  const member = world.cluster!.members.find((m) => m.name === 'master1')!;
+  await stopMember(member);
+  const squatter = squat('a conflict', 2379, world.masters[0]!.address);
   try {
     await waitForLine(squatter, /^listening$/);
     const result = await runScript(world, 'preflight.sh', ['--only', 'master1']);
-    check(result.code === 1, () => `preflight.sh should fail while another process holds port 2379, but ${shown(world, result)}`);
+    check(result.code === 1, () => `preflight.sh should fail while another process holds ${world.masters[0]!.address}:2379, but ${shown(world, result)}`);
     const lines = block(result.stdout, 'master1');
     check(
-      new RegExp(`^  FAIL: port 2379 is in use: LISTEN .*127\\.0\\.0\\.1:2379 .*users:\\(\\("[^"]+",pid=${squatter.pid},`, 'm').test(lines),
-      () => `master1 should name the process on 127.0.0.1:2379 (pid ${squatter.pid}), but its block is:\n${indent(lines, 2)}`,
+      new RegExp(`^  FAIL: port 2379 is in use: LISTEN .*127\\.0\\.0\\.11:2379 .*users:\\(\\("[^"]+",pid=${squatter.pid},`, 'm').test(lines),
+      () => `master1 should name the process on 127.0.0.11:2379 (pid ${squatter.pid}), but its block is:\n${indent(lines, 2)}`,
     );
-    check(!/FAIL: port 2379 is in use: .*"etcd"/.test(lines), () => `etcd's own socket is not the problem, but:\n${indent(lines, 2)}`);
-    check(lines.includes("  ok: port 2380 is etcd's own"), () => `port 2380 is still etcd's own:\n${indent(lines, 2)}`);
+    check(!/FAIL: port 2379 is in use: .*"etcd"/.test(lines), () => `master2's and master3's etcd (127.0.0.12, 127.0.0.13) are not master1's problem, but:\n${indent(lines, 2)}`);
   } finally {
     await stopDaemon(squatter);
+    startMember(member);
+    await waitHealthy(world.cluster!, 20_000);
   }
 });
 

@@ -7,9 +7,10 @@
 #     and for at least 30 more days; the CA signed it; its key usage allows what it is for (serving, connecting, or
 #     both for a peer); it matches its key;
 #   on every node (one connection each): it is reachable, and its clock is within 1 s of this machine's;
-#   on every master: the login user may run sudo without a password; ports 2379 and 2380 are free or
-#     etcd's own (judged with sudo ss, which alone sees every socket's process); /etc/kubernetes/manifests exists; and its ip in
-#     cluster.json is one of its addresses.
+#   on every master: the login user may run sudo without a password; ports 2379, 2380 and 2381 are free where its etcd
+#     binds them (its ip, a loopback listener), or etcd's own (judged with sudo ss, which alone sees every socket's
+#     process), a listener on another of its addresses being only a warning;
+#     /etc/kubernetes/manifests exists; and its ip in cluster.json is one of its addresses.
 # Changes nothing anywhere.
 set -Eeuo pipefail
 # The caller's shell environment must not change what the script does: CDPATH makes `cd` print the directory it
@@ -304,6 +305,30 @@ declare -A master_ip=(
   [master2]=192.168.56.12
   [master3]=192.168.56.13
 )
+# Per master and port: the addresses its etcd binds the port on (its listen URLs), and the listeners, as ss prints
+# their local address, that would keep it from binding there (src/plan.ts portBinds).
+declare -A bind_addresses=(
+  [master1:2379]='127.0.0.1 and 192.168.56.11'
+  [master1:2380]=192.168.56.11
+  [master1:2381]=127.0.0.1
+  [master2:2379]='127.0.0.1 and 192.168.56.12'
+  [master2:2380]=192.168.56.12
+  [master2:2381]=127.0.0.1
+  [master3:2379]='127.0.0.1 and 192.168.56.13'
+  [master3:2380]=192.168.56.13
+  [master3:2381]=127.0.0.1
+)
+declare -A bind_conflicts=(
+  [master1:2379]='127.0.0.1:2379 [::ffff:127.0.0.1]:2379 0.0.0.0:2379 [::ffff:0.0.0.0]:2379 *:2379 192.168.56.11:2379 [::ffff:192.168.56.11]:2379'
+  [master1:2380]='192.168.56.11:2380 [::ffff:192.168.56.11]:2380 0.0.0.0:2380 [::ffff:0.0.0.0]:2380 *:2380'
+  [master1:2381]='127.0.0.1:2381 [::ffff:127.0.0.1]:2381 0.0.0.0:2381 [::ffff:0.0.0.0]:2381 *:2381'
+  [master2:2379]='127.0.0.1:2379 [::ffff:127.0.0.1]:2379 0.0.0.0:2379 [::ffff:0.0.0.0]:2379 *:2379 192.168.56.12:2379 [::ffff:192.168.56.12]:2379'
+  [master2:2380]='192.168.56.12:2380 [::ffff:192.168.56.12]:2380 0.0.0.0:2380 [::ffff:0.0.0.0]:2380 *:2380'
+  [master2:2381]='127.0.0.1:2381 [::ffff:127.0.0.1]:2381 0.0.0.0:2381 [::ffff:0.0.0.0]:2381 *:2381'
+  [master3:2379]='127.0.0.1:2379 [::ffff:127.0.0.1]:2379 0.0.0.0:2379 [::ffff:0.0.0.0]:2379 *:2379 192.168.56.13:2379 [::ffff:192.168.56.13]:2379'
+  [master3:2380]='192.168.56.13:2380 [::ffff:192.168.56.13]:2380 0.0.0.0:2380 [::ffff:0.0.0.0]:2380 *:2380'
+  [master3:2381]='127.0.0.1:2381 [::ffff:127.0.0.1]:2381 0.0.0.0:2381 [::ffff:0.0.0.0]:2381 *:2381'
+)
 
 problems=0
 good() { printf '  ok: %s\n' "$1"; }
@@ -417,7 +442,13 @@ check_node() { # NODE
   output=$({
     if [[ -n ${master_ip[$node]:-} ]]; then
       printf 'expected_ip=%q\n' "${master_ip[$node]}"
+      printf 'declare -A binds=() conflicts=()\n'
+      for port in 2379 2380 2381; do
+        printf 'binds[%s]=%q conflicts[%s]=%q\n' "$port" "${bind_addresses[$node:$port]}" "$port" "${bind_conflicts[$node:$port]}"
+      done
       cat <<'REMOTE'
+# This master's addresses, as ip prints them (one a line).
+addresses=$(ip -o addr show | awk '{ sub("/.*", "", $4); print $4 }') || addresses=''
 # ss -p names a socket's process only to its owner or root: the ports are judged through sudo, which the login
 # user needs anyway (distribute.sh installs the files as root). -n: fail at once rather than ask for a password.
 if sudo -n true 2>/dev/null; then
@@ -428,16 +459,46 @@ if sudo -n true 2>/dev/null; then
       echo "        -> install ss (Debian: apt-get install iproute2)"
       continue
     fi
-    # Each listening socket on its own: etcd's own when etcd is its only owner. A socket whose owner ss does not
-    # name, or that another process shares, is in use.
-    others=$(awk '!/ users:\(\("etcd",pid=[0-9]+,fd=[0-9]+\)(,\("etcd",pid=[0-9]+,fd=[0-9]+\))*\) *$/' <<<"$listeners")
-    if [[ -z $listeners ]]; then
-      echo "  ok: port $port is free"
-    elif [[ -z $others ]]; then
+    # Each listening socket on its own. etcd's own when etcd is its only owner; a socket whose owner ss does not
+    # name, or that another process shares, is another program's. That one is in use where etcd binds the port
+    # (its ss address is among conflicts[$port]), else on another of this master's addresses or the wildcard of
+    # the family etcd does not bind (a warning: etcd still binds), else on an address that is not this master's,
+    # another node's sharing this machine (fine).
+    in_use='' elsewhere='' other='' etcd_here=no
+    while IFS= read -r line; do
+      [[ -n $line ]] || continue
+      # ss's local ADDRESS:PORT, without the %INTERFACE of a socket bound to one (127.0.0.1%lo:2379).
+      local_address=$(awk '{ print $4 }' <<<"$line")
+      local_address=${local_address/\%*:/:}
+      address=${local_address%:*} address=${address#[} address=${address%]}
+      if [[ $address == ::ffff:*.* ]]; then address=${address#::ffff:}; fi
+      conflict=no
+      if [[ " ${conflicts[$port]} " == *" any:$port "* || " ${conflicts[$port]} " == *" $local_address "* ]]; then conflict=yes; fi
+      if [[ $line =~ \ users:\(\(\"etcd\",pid=[0-9]+,fd=[0-9]+\)(,\(\"etcd\",pid=[0-9]+,fd=[0-9]+\))*\)\ *$ ]]; then
+        if [[ $conflict == yes ]]; then etcd_here=yes; fi
+      elif [[ $conflict == yes ]]; then
+        in_use+="${in_use:+; }$(tr -s ' ' <<<"$line" | sed 's/ $//')"
+      elif [[ $address == 0.0.0.0 || $address == :: ]] || grep -Fqx -- "$address" <<<"$addresses"; then
+        elsewhere+="${elsewhere:+; }$(tr -s ' ' <<<"$line" | sed 's/ $//')"
+      else
+        other+="${other:+, }$local_address"
+      fi
+    done <<<"$listeners"
+    if [[ -n $in_use ]]; then
+      echo "  FAIL: port $port is in use: $in_use"
+      echo "        -> stop what listens there, or choose another port in cluster.json (etcd.clientPort, etcd.peerPort): etcd binds port $port on ${binds[$port]}"
+    elif [[ $etcd_here == yes ]]; then
       echo "  ok: port $port is etcd's own: etcd already runs here"
+    elif [[ -z $listeners ]]; then
+      echo "  ok: port $port is free"
+    elif [[ -n $other ]]; then
+      echo "  ok: port $port is free on ${binds[$port]}, where etcd binds it ($other: not this master's address)"
     else
-      echo "  FAIL: port $port is in use: $(tr -s ' ' <<<"$others" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
-      echo "        -> stop what listens there, or choose another port in cluster.json (etcd.clientPort, etcd.peerPort)"
+      echo "  ok: port $port is free on ${binds[$port]}, where etcd binds it"
+    fi
+    if [[ -n $elsewhere ]]; then
+      echo "  WARN: port $port is in use on another of this master's addresses: $elsewhere"
+      echo "        -> not where etcd binds it (${binds[$port]}), so etcd starts; but a client that looks for etcd there finds this program"
     fi
   done
 else
@@ -450,10 +511,10 @@ else
   echo "  FAIL: /etc/kubernetes/manifests does not exist"
   echo "        -> install and configure kubelet first (its --pod-manifest-path), or correct etcd.manifestDir in cluster.json"
 fi
-if ip -o addr show | awk '{ sub("/.*", "", $4); print $4 }' | grep -Fqx -- "$expected_ip"; then
+if grep -Fqx -- "$expected_ip" <<<"$addresses"; then
   echo "  ok: $expected_ip is one of this master's addresses"
 else
-  echo "  FAIL: $expected_ip is not one of this master's addresses: $(ip -o addr show | awk '{ sub("/.*", "", $4); printf "%s ", $4 }')"
+  echo "  FAIL: $expected_ip is not one of this master's addresses: $(tr '\n' ' ' <<<"$addresses")"
   echo "        -> correct this master's ip in cluster.json (the tutorial reads it with: ip -4 addr show dev eth1)"
 fi
 REMOTE
