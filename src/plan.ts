@@ -286,10 +286,13 @@ export interface Plan {
   timeSync: TimeSyncPlan;
   /** Everything verify.sh needs to ask a member from inside its own container. */
   verify: {
-    /** The endpoints the tutorial's `etcdctl member list` asks on a master: its loopback listener, or all members. */
-    memberListEndpoint: string;
-    /** Whether that endpoint needs the client certificate (it does when the plain loopback listener is off). */
-    memberListNeedsTls: boolean;
+    /**
+     * Where verify.sh asks `etcdctl member list` on the master it reached, in order, until one answers (memberListTries):
+     * the endpoints (first the tutorial's: its loopback listener, or all members), and "yes" where the client
+     * certificate is presented, index for index.
+     */
+    memberListEndpoints: string[];
+    memberListTls: string[];
     /** Every member's client URL, comma-separated, as etcdctl's --endpoints takes them. */
     allClientUrls: string;
     /** How etcdctl is reached when verify.sh gets no --local: docker run or crictl exec on a master, or locally. */
@@ -682,6 +685,17 @@ export function portBinds(name: string, listenUrls: readonly string[], ports: re
 }
 
 /**
+ * Where verify.sh reads the member list on the master it reached, in order until one answers. First the tutorial's
+ * check, the master's plain loopback listener (no certificate); but that asks only the master's own etcd, so when it
+ * is down every other member's word would be lost: then every member's client URL, with the client certificate,
+ * which is what verify.sh asks first when there is no plain loopback listener (and then the only try).
+ */
+export function memberListTries(localUrl: string, allClientUrls: string): Pick<Plan['verify'], 'memberListEndpoints' | 'memberListTls'> {
+  const tries = [...(localUrl ? [{ endpoints: localUrl, tls: false }] : []), { endpoints: allClientUrls, tls: true }];
+  return { memberListEndpoints: tries.map((t) => t.endpoints), memberListTls: tries.map((t) => (t.tls ? 'yes' : 'no')) };
+}
+
+/**
  * verify.sh's way to etcdctl, and what a master needs for it: the tool (exit 3 without it) and, for crictl, a running
  * etcd container to exec in (exit 4 without one: its etcd is down, and another master's will do). `docker run` starts
  * a container of its own, so any master with docker does.
@@ -937,8 +951,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     },
     timeSync: timeSyncPlan(cluster.timeSync, etcd.profile),
     verify: {
-      memberListEndpoint: local || members.map((m) => m.clientUrl).join(','),
-      memberListNeedsTls: !local,
+      ...memberListTries(local, members.map((m) => m.clientUrl).join(',')),
       allClientUrls: members.map((m) => m.clientUrl).join(','),
       ...viaPlan(verifyVia(etcd.profile, cluster.verify.via)),
       statusAndAlarms: etcd.profile === 'kubeadm',

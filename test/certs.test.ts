@@ -472,7 +472,7 @@ test('localListener.tls makes the tutorial profile\'s loopback listener HTTPS: t
   assert.is(p.etcd.localClientUrl, '', 'no plain-HTTP listener');
   assert.ok(p.subjectAltNames.includes('127.0.0.1'), 'preflight.sh wants the shared certificate to cover 127.0.0.1');
   assert.match(p.certificates.certificates[0]?.subjectAltName ?? '', /IP:127\.0\.0\.1$/, 'and certs.sh makes it so');
-  assert.is(p.verify.memberListNeedsTls, true);
+  assert.equal(p.verify.memberListTls, ['yes'], 'member list over TLS only');
   const out = generated({ ...minimalCluster(3), etcd: { localListener: { enabled: true, tls: true } } });
   assert.not.ok(out.said.some((line) => /plain HTTP/.test(line)), out.said.join('\n'));
   assert.match(out.readme, /\*\*The loopback listener `https:\/\/127\.0\.0\.1:2379`\*\* is HTTPS and asks for a client certificate/);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commentText, initialCluster, jumpHostParts, mermaidLabel, plan, proxyCommand, proxyCommandWord, SSH_IDENTITY_VARIABLE, url, urlHost } from '../src/plan.js';
+import { commentText, initialCluster, jumpHostParts, memberListTries, mermaidLabel, plan, proxyCommand, proxyCommandWord, SSH_IDENTITY_VARIABLE, url, urlHost } from '../src/plan.js';
 import { loadCluster, minimalCluster } from './support/fixtures.js';
 
 const context = { configName: 'cluster.json', configDirFromOut: '..', outDirFromConfig: 'out' };
@@ -56,8 +56,28 @@ test('without the loopback listener, the probe and member list use the TLS liste
   const m = p.members[0]!;
   assert.is(m.listenClientUrls, 'https://192.168.56.11:2379');
   assert.is(m.probeHost, '192.168.56.11');
-  assert.ok(p.verify.memberListNeedsTls);
-  assert.is(p.verify.memberListEndpoint, p.verify.allClientUrls);
+  assert.equal(p.verify.memberListEndpoints, [p.verify.allClientUrls]);
+  assert.equal(p.verify.memberListTls, ['yes']);
+});
+
+test("verify.sh's member list: the tutorial's loopback listener first, then every member over TLS, so that a master whose etcd is down does not hide the others", () => {
+  const all = 'https://master1.node.local.consul:2379,https://master2.node.local.consul:2379,https://master3.node.local.consul:2379';
+  const tutorial = plan(load(minimalCluster(3)), context);
+  assert.is(tutorial.verify.allClientUrls, all);
+  assert.equal(tutorial.verify.memberListEndpoints, ['http://127.0.0.1:2379', all]);
+  assert.equal(tutorial.verify.memberListTls, ['no', 'yes']);
+  // The fallback is exactly what the HTTPS loopback listener (or none) asks first: the same report when the master's own etcd is down.
+  for (const localListener of [{ enabled: true, tls: true }, { enabled: false }]) {
+    const tls = plan(load({ ...minimalCluster(3), etcd: { localListener } }), context);
+    assert.equal(tls.verify.memberListEndpoints, [all], JSON.stringify(localListener));
+    assert.equal(tls.verify.memberListTls, ['yes'], JSON.stringify(localListener));
+    assert.is(tutorial.verify.memberListEndpoints[1], tls.verify.memberListEndpoints[0]);
+    assert.is(tutorial.verify.memberListTls[1], tls.verify.memberListTls[0]);
+  }
+  // IPv6 and another port: the listener's own URL first.
+  const six = plan(load({ masters: [{ name: 'a', ip: 'fd00::11', host: 'fd00::11' }], etcd: { localListener: { address: '::1', port: 12379 } } }), context);
+  assert.equal(six.verify.memberListEndpoints, ['http://[::1]:12379', 'https://[fd00::11]:2379']);
+  assert.equal(memberListTries('', 'https://a:2379'), { memberListEndpoints: ['https://a:2379'], memberListTls: ['yes'] });
 });
 
 test('an IPv6 cluster brackets every URL and listens on [::1] locally', () => {

@@ -24,6 +24,7 @@ import {
   clusterFromPlacedManifests,
   ensureTestUser,
   missingPrerequisites,
+  prerequisites,
   MANIFEST_DIR,
   NODE_DIRS,
   runScript,
@@ -38,16 +39,6 @@ import {
 } from './support/sshd.js';
 import { makeWorld } from './support/transport.js';
 import { skippedWhen } from './support/tools.js';
-
-/** True when the test can run here. Missing prerequisites fail it under CI=true, and skip it loudly elsewhere. */
-function prerequisites(test: string): boolean {
-  const missing = missingPrerequisites();
-  if (missing.length === 0) return true;
-  const message = `${test}: needs ${missing.join(', ')} (.ci/run installs openssh-server, sudo, etcd-server, etcd-client)`;
-  if (process.env['CI'] === 'true') throw new Error(`${message}; CI must have them`);
-  console.error(`\n!!!! SKIPPED ${message} !!!!\n`);
-  return false;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The stand-ins of test/support/transport.ts against the real tools.

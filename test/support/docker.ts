@@ -2,6 +2,7 @@
 // etcdctl, for scripts that change a live cluster of the kubelet stand-in (test/support/kubelet.ts) through
 // verify.via "docker", the tutorial profile's way: `docker run --rm --net=host -v DIR:DIR:ro -e ETCDCTL_API=3 IMAGE
 // /usr/local/bin/etcdctl ARGS`. (The world's own docker stand-in only answers verify.sh from canned text.)
+// dockerForNamespaces is the same docker for the real-sshd world's masters (test/support/sshd.ts, ownNetworks).
 //
 // Strict, as docker is: only `run`, with the options docker run has and these scripts use (each command line is
 // also given to the real docker client in the tests that use it, which parses every flag before it looks for a
@@ -22,17 +23,42 @@ export interface DockerOptions {
 
 const q = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
+const NOT_ROOT = "echo 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock' >&2";
+
 export function installDocker(world: World, options: DockerOptions): void {
-  const text = String.raw`#!/usr/bin/env bash
+  const text = dockerText(
+    options,
+    // The stand-in sudo sets SUDO_USER: without it, the caller is not root.
+    String.raw`${REMOTE_LOG}
+remote_log docker "$@"
+if [[ -z ${'$'}{SUDO_USER:-} ]]; then
+  ${NOT_ROOT}
+  exit 1
+fi`,
+  );
+  const file = join(world.dir, 'remote-bin', 'docker');
+  writeFileSync(file, text);
+  chmodSync(file, 0o755);
+}
+
+/**
+ * docker for the real-sshd world (test/support/sshd.ts), where each master is a mount namespace of its own with real
+ * sudo: only root may use it; the container's --net=host is the caller's network namespace, its -v mounts the
+ * caller's mount namespace's paths.
+ */
+export function dockerForNamespaces(options: DockerOptions): string {
+  return dockerText(options, String.raw`if [[ $(id -u) != 0 ]]; then
+  ${NOT_ROOT}
+  exit 1
+fi`);
+}
+
+/** The stand-in's text: `prelude` (bash run first: who may call it), then docker run, the same in every world. */
+function dockerText(options: DockerOptions, prelude: string): string {
+  return String.raw`#!/usr/bin/env bash
 # Stand-in for docker: see test/support/docker.ts.
 set -euo pipefail
-${REMOTE_LOG}
-remote_log docker "$@"
-# The stand-in sudo sets SUDO_USER: without it, the caller is not root.
-if [[ -z ${'$'}{SUDO_USER:-} ]]; then
-  echo 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock' >&2
-  exit 1
-fi
+${prelude}
 image=${q(options.image)}
 if [[ ${'$'}{1:-} != run ]]; then
   printf 'docker stand-in: only "docker run" is supported, got "docker %s"\n' "$*" >&2
@@ -91,7 +117,4 @@ for arg in "$@"; do
 done
 exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root "${'$'}{envs[@]}" ${q(options.etcdBin)}/etcdctl "${'$'}{args[@]}"
 `;
-  const file = join(world.dir, 'remote-bin', 'docker');
-  writeFileSync(file, text);
-  chmodSync(file, 0o755);
 }

@@ -9,6 +9,11 @@
 //   - the bastion runs sshd on 127.0.0.10:2222 and forwards the connections through it (ssh -W);
 //   - the etcd members run in their node's namespaces, started from the manifest distribute.sh placed there;
 //   - the scripts of out/ run as root, the operator, through `nsenter --net`: ssh, etcdctl and the rest are real.
+// With `ownNetworks` (startWorld's option), each master is also a network namespace of its own, as a machine is: its
+// own 127.0.0.1 (so each member keeps the tutorial's plain loopback listener on 127.0.0.1:2379) and its address
+// 192.0.2.11, 192.0.2.12, … (TEST-NET-1) on a veth pair whose other end is on a bridge in the world's namespace, which
+// holds 192.0.2.1 (the bastion's side of that link); nothing routes out. Its masters have a docker stand-in
+// (test/support/docker.ts) for verify.via "docker", the tutorial's.
 // The login user is a real non-root user with passwordless sudo (made with useradd and a sudoers drop-in when
 // missing), authenticated by a key made with ssh-keygen; every host key is made per run. The client trusts them
 // only through cluster.json (options UserKnownHostsFile and StrictHostKeyChecking, identityFile), never through
@@ -39,6 +44,9 @@ import {
 } from './live-cluster.js';
 import { hasTool } from './tools.js';
 import { crictlForNamespaces } from './crictl.js';
+import { dockerForNamespaces } from './docker.js';
+import { loadClusterFile } from '../../src/load.js';
+import { etcdImage } from '../../src/etcd-profile.js';
 
 /** The login user on every node: not root, sudo without a password, a key and nothing else. */
 export const TEST_USER = 'etcd-bootstrap-test';
@@ -62,6 +70,16 @@ export function missingPrerequisites(): string[] {
     if (!hasTool(tool) && !existsSync(`/usr/sbin/${tool}`)) missing.push(tool);
   }
   return missing;
+}
+
+/** True when the test can run here. Missing prerequisites fail it under CI=true, and skip it loudly elsewhere. */
+export function prerequisites(test: string): boolean {
+  const missing = missingPrerequisites();
+  if (missing.length === 0) return true;
+  const message = `${test}: needs ${missing.join(', ')} (.ci/run installs openssh-server, sudo, etcd-server, etcd-client)`;
+  if (process.env['CI'] === 'true') throw new Error(`${message}; CI must have them`);
+  console.error(`\n!!!! SKIPPED ${message} !!!!\n`);
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -160,7 +178,17 @@ export interface SshdNode {
   dirs: { kubernetes: string; certs: string; data: string };
   /** Its MANIFEST_DIR, as this machine sees it. */
   manifests: string;
+  /** With ownNetworks, a master's network namespace's holder. */
+  network?: Daemon;
 }
+
+export interface WorldOptions {
+  /** Each master in a network namespace of its own, linked to the others by a bridge (see the top of this file). */
+  ownNetworks?: boolean;
+}
+
+/** With ownNetworks: the bridge in the world's namespace, its address, and master i's address on it. */
+export const OWN_NETWORKS = { bridge: 'br-etcd', address: '192.0.2.1', prefix: 24, master: (i: number) => `192.0.2.${11 + i}` } as const;
 
 export interface SshdWorld {
   dir: string;
@@ -202,7 +230,7 @@ function sshdConfig(node: SshdNode, dir: string, authorizedKeys: string): string
  * only through cluster.json), out/ generated, the network namespace, one sshd per node. The caller stops it with
  * stopWorld, also when this throws (it sets `into.world` as soon as there is something to stop).
  */
-export async function startWorld(masterCount: number, into: { world?: SshdWorld }): Promise<SshdWorld> {
+export async function startWorld(masterCount: number, into: { world?: SshdWorld }, options: WorldOptions = {}): Promise<SshdWorld> {
   ensureTestUser();
   const dir = mkdtempSync(join(tmpdir(), 'etcd-bootstrap-sshd-'));
   // The login user reads the authorized keys (sshd reads them as that user).
@@ -226,7 +254,7 @@ export async function startWorld(masterCount: number, into: { world?: SshdWorld 
     return { name, address, port, dirs, manifests };
   };
   const bastion = node('bastion', BASTION.address, BASTION.port);
-  const masters = Array.from({ length: masterCount }, (_, i) => node(`master${i + 1}`, `127.0.0.${11 + i}`, 22));
+  const masters = Array.from({ length: masterCount }, (_, i) => node(`master${i + 1}`, options.ownNetworks ? OWN_NETWORKS.master(i) : `127.0.0.${11 + i}`, 22));
   const hostKey = (n: SshdNode) => readFileSync(join(dir, 'nodes', n.name, 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, [`[${bastion.address}]:${bastion.port} ${hostKey(bastion)}`, ...masters.map((m) => `${m.address} ${hostKey(m)}`), ''].join('\n'));
@@ -234,8 +262,8 @@ export async function startWorld(masterCount: number, into: { world?: SshdWorld 
   const certs = await makeCertificates(join(project, 'pki'), join(dir, 'ca'), masters.map((m) => m.address), 365);
   const config = {
     masters: masters.map((m) => ({ name: m.name, ip: m.address, host: m.address })),
-    // The members share one network namespace: only one could listen on 127.0.0.1:2379.
-    etcd: { localListener: { enabled: false } },
+    // Without ownNetworks the members share one network namespace: only one could listen on 127.0.0.1:2379.
+    ...(options.ownNetworks ? {} : { etcd: { localListener: { enabled: false } } }),
     tls: { ca: 'pki/ca.pem', cert: 'pki/kubernetes.pem', key: 'pki/kubernetes-key.pem' },
     transport: {
       kind: 'ssh',
@@ -261,11 +289,19 @@ export async function startWorld(masterCount: number, into: { world?: SshdWorld 
   // unshare execs sleep: the namespace exists once the pid runs sleep.
   for (let i = 0; i < 100 && !readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').startsWith('sleep'); i++) await new Promise((r) => setTimeout(r, 20));
   runSync('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', 'ip', 'link', 'set', 'lo', 'up']);
-  for (const n of [bastion, ...masters]) runSync('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', 'ip', 'addr', 'add', `${n.address}/8`, 'dev', 'lo']);
+  for (const n of [bastion, ...(options.ownNetworks ? [] : masters)]) runSync('nsenter', [...inNetwork, 'ip', 'addr', 'add', `${n.address}/8`, 'dev', 'lo']);
+  if (options.ownNetworks) await linkOwnNetworks(inNetwork, masters);
+  const networkOf = (n: SshdNode) => (n.network ? ['nsenter', `--net=/proc/${n.network.pid}/ns/net`, '--'] : inNetwork);
 
   const masterBin = join(dir, 'master-bin');
   mkdirSync(masterBin, { mode: 0o755 });
   writeFileSync(join(masterBin, 'crictl'), crictlForNamespaces({ etcdctl: hostEtcdctl(), mounts: [NODE_DIRS.certs, NODE_DIRS.data] }), { mode: 0o755 });
+  if (options.ownNetworks) {
+    const loaded = loadClusterFile(configPath);
+    check(loaded.ok, () => `${configPath} does not load`);
+    const etcdctl = hostEtcdctl();
+    writeFileSync(join(masterBin, 'docker'), dockerForNamespaces({ etcdBin: etcdctl.slice(0, etcdctl.lastIndexOf('/')), image: etcdImage(loaded.cluster.etcd) }), { mode: 0o755 });
+  }
   for (const n of [bastion, ...masters]) {
     const home = join(dir, 'nodes', n.name);
     const sshdConfigPath = join(home, 'sshd_config');
@@ -273,16 +309,40 @@ export async function startWorld(masterCount: number, into: { world?: SshdWorld 
     runSync(SSHD, ['-t', '-f', sshdConfigPath]);
     const q = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
     // A master's /usr/local/bin holds only crictl (a stand-in: test/support/crictl.ts), as on a Kubernetes node
-    // without Docker, where crictl is installed there.
+    // without Docker, where crictl is installed there; with ownNetworks also docker (test/support/docker.ts).
     const mounts = n === bastion ? [] : [...(Object.keys(NODE_DIRS) as (keyof typeof NODE_DIRS)[]).map((k) => `mount --bind ${q(n.dirs[k])} ${q(NODE_DIRS[k])}`), `mount --bind ${q(masterBin)} /usr/local/bin`];
     n.sshd = startDaemon(`sshd of ${n.name}`, [
-      ...inNetwork,
+      ...networkOf(n),
       'unshare', '--mount', '--propagation', 'private', '--',
       'bash', '-euc', [...mounts, `exec ${SSHD} -D -e -f ${q(sshdConfigPath)}`].join('\n'),
     ]);
   }
   for (const n of [bastion, ...masters]) await waitForLine(n.sshd!, /Server listening on /);
   return world;
+}
+
+/**
+ * ownNetworks: a network namespace per master (held by `unshare -n sleep infinity`), its lo up and OWN_NETWORKS's
+ * address on one end of a veth pair, the other end on a bridge in the world's namespace (`inNetwork`).
+ */
+async function linkOwnNetworks(inNetwork: readonly string[], masters: SshdNode[]): Promise<void> {
+  const ip = (words: readonly string[], args: readonly string[]) => runSync(words[0]!, [...words.slice(1), 'ip', ...args]);
+  const { bridge, address, prefix } = OWN_NETWORKS;
+  ip(inNetwork, ['link', 'add', bridge, 'type', 'bridge']);
+  ip(inNetwork, ['addr', 'add', `${address}/${prefix}`, 'dev', bridge]);
+  ip(inNetwork, ['link', 'set', bridge, 'up']);
+  for (const [i, m] of masters.entries()) {
+    const network = startDaemon(`the network namespace of ${m.name}`, ['unshare', '--net', '--', 'sleep', 'infinity']);
+    m.network = network;
+    for (let t = 0; t < 100 && !readFileSync(`/proc/${network.pid}/cmdline`, 'utf8').startsWith('sleep'); t++) await new Promise((r) => setTimeout(r, 20));
+    const own = ['nsenter', `--net=/proc/${network.pid}/ns/net`, '--'];
+    const outside = `veth-m${i + 1}`;
+    ip(inNetwork, ['link', 'add', outside, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(network.pid)]);
+    ip(inNetwork, ['link', 'set', outside, 'master', bridge, 'up']);
+    ip(own, ['link', 'set', 'lo', 'up']);
+    ip(own, ['addr', 'add', `${m.address}/${prefix}`, 'dev', 'eth0']);
+    ip(own, ['link', 'set', 'eth0', 'up']);
+  }
 }
 
 /** The etcdctl of this machine, by its full path (crictl's exec runs it with a PATH of its own). */
@@ -364,6 +424,7 @@ export async function stopWorld(world: SshdWorld | undefined): Promise<void> {
   if (!world) return;
   await stopAll(world.cluster);
   await Promise.all([world.bastion, ...world.masters].map((n) => stopDaemon(n.sshd)));
+  await Promise.all(world.masters.map((n) => stopDaemon(n.network)));
   await stopDaemon(world.holder);
   if (process.env['ETCD_BOOTSTRAP_KEEP_LIVE']) console.error(`ETCD_BOOTSTRAP_KEEP_LIVE: kept ${world.dir}`);
   else rmSync(world.dir, { recursive: true, force: true });
