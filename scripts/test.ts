@@ -8,7 +8,8 @@
 // and the suites run one at a time.
 //
 //   npm test                   every suite
-//   npm test -- NAME           the suites whose file name contains NAME (npm test -- live: live, live-alarm, …)
+//   npm test -- NAME…          the suites whose file name contains a NAME (npm test -- live: live, live-alarm, …;
+//                              npm test -- members.test: that one alone)
 //   ETCD_BOOTSTRAP_TEST_JOBS=N how many suites at once (default 4 with namespaces, else 1)
 //
 // A suite's output is printed whole when it ends, so two suites' lines never mix; uvu's own summary is read from
@@ -36,11 +37,11 @@ interface Outcome {
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const only = process.argv[2];
-const picked = new RegExp(`${only ? `${escape(only)}.*` : ''}\\.test\\.js$`, 'i');
-const suites = readdirSync(suitesDir).filter((file) => file.endsWith('.test.js') && picked.test(file));
+const names = process.argv.slice(2).map((name) => name.toLowerCase());
+const picked = (file: string) => names.length === 0 || names.some((name) => file.toLowerCase().includes(name));
+const suites = readdirSync(suitesDir).filter((file) => file.endsWith('.test.js') && picked(file));
 if (suites.length === 0) {
-  console.error(`npm test: no suite under dist/test matches '${only ?? ''}'`);
+  console.error(`npm test: no suite under dist/test has ${names.map((n) => `'${n}'`).join(' or ')} in its name`);
   process.exit(1);
 }
 

@@ -39,6 +39,7 @@ type Master = ClusterDoc['masters'][number] & { joinedWith?: string[]; rejoinedW
 const masters = (live: LiveWorld) => live.cluster.masters as Master[];
 const current = (live: LiveWorld) => masters(live).filter((m) => !m.removed).map((m) => m.name).sort();
 const ip = (n: number) => `127.0.42.${n}`;
+const live = (context: Context) => context.live!;
 
 async function listed(live: LiveWorld): Promise<{ name: string; status: string; learner: boolean }[]> {
   const list = await live.etcdctl(['member', 'list'], current(live).filter((n) => live.kubelet.pids()[n]).map(live.clientUrl).join(','));
@@ -118,11 +119,25 @@ members('bootstrap: three members from distribute.sh, 1,000 keys, a writer on ev
   context.ready = true;
 });
 
-members('refusals on a healthy cluster of three: an unknown member, a founder that is not a member, a joinedWith that etcd would refuse, a peer URL already taken', async (context) => {
+members('refusals on a healthy cluster of three: an unknown member, a founder that is not a member, a joinedWith that etcd would refuse, a peer URL already taken, a removal that leaves fewer than three (refused without --force)', async (context) => {
   if (!context.ready) return;
   await refusedWith(context, (c) => (c.masters = c.masters.filter((m) => m.name !== 'master3')), [], [/master3 \(https:\/\/127\.0\.42\.3:\d+, ID [0-9a-f]+\) is a member of the running cluster, but cluster\.json does not know it: add it to masters as it is \(to keep it\), or add it marked "removed": true/], 'a member cluster.json does not know');
   await refusedWith(context, (c) => c.masters.push({ name: 'master4', ip: ip(4), host: ip(4) }), ['--apply'], [/master4 is a founding member in cluster\.json but not a member of the running cluster: a master cannot join as a founder; give it "joinedWith"/], 'a new master without joinedWith');
   await refusedWith(context, (c) => c.masters.push({ name: 'master4', ip: ip(4), host: ip(4), joinedWith: ['master1', 'master2'] } as Master), ['--apply'], [/add master4: cluster\.json says it joins with master1 master2, but the members will then be master1 master2 master3: etcd refuses .*"member count is unequal".*set its joinedWith to those/], 'joinedWith that differs from the live members');
+  await refusedWith(context, (c) => ((c.masters as Master[])[1]!.removed = true), ['--apply'], [/remove master2: the cluster would be left with 2 voting members, and below three a single failure loses quorum \(or the only copy\): add a member first \(joinedWith\), or run members\.sh --apply --force/], 'a removal that leaves two members');
+  await refusedWith(context, (c) => {
+    (c.masters as Master[])[1]!.removed = true;
+    (c.masters as Master[])[2]!.removed = true;
+  }, ['--apply'], [/remove master2: the cluster would be left with 2 voting members/, /remove master3: the cluster would be left with 1 voting member,/], 'removals 3 → 2 → 1 in one run');
+  // --force accepts it: the plan is printed without a refusal (no --apply here, so nothing changes).
+  const saved = JSON.stringify(live(context).cluster);
+  live(context).regenerate((c) => ((c.masters as Master[])[1]!.removed = true));
+  try {
+    const forced = await live(context).script('members.sh', ['--force']);
+    check(forced.code === 0 && /1\. remove master2: /.test(forced.stdout) && !forced.stderr.includes('Refused'), () => `members.sh --force plans the removal to two members without refusing it: ${explain(forced)}`);
+  } finally {
+    live(context).regenerate((c) => Object.assign(c, JSON.parse(saved) as ClusterDoc));
+  }
   await refusedWith(context, (c) => (c.masters[2]!.name = 'master3b'), ['--apply'], [/master3b: its peer URL https:\/\/127\.0\.42\.3:\d+ is already the member 'master3' \(ID [0-9a-f]+\); etcd refuses a second member with it \("Peer URLs already exists"\)/], 'a peer URL already present');
 });
 

@@ -471,15 +471,18 @@ REMOTE
 
 apply=no
 timeout=120
+force=no
 usage() {
   cat <<'USAGE'
-Usage: members.sh [--apply] [--dry-run] [--timeout SECONDS]
+Usage: members.sh [--apply] [--dry-run] [--force] [--timeout SECONDS]
 
 Compares cluster.json's members with the running cluster's `etcdctl member list` and prints what would change: each
 member to remove, replace or add, in order, and why. Changes nothing without --apply.
 
   --apply               carry the plan out, one change at a time, each between health gates
   --timeout SECONDS     how long a new member may take to start and catch up, and a removed one to stop (default: 120)
+  --force               remove members even when fewer than three voting members would be left (without it, such a
+                        removal is refused: two members lose quorum when either fails, and one has no second copy)
   -n, --dry-run         read the live cluster as --apply does (member list, health, the leader: queries that change
                         nothing), print the plan and every command --apply would run for it, each etcdctl change
                         and each script for a master; run none of them (with or without --apply)
@@ -495,6 +498,7 @@ while (($#)); do
     -h | --help) usage; exit 0 ;;
     -n | --dry-run) dry_run=yes ;;
     --apply) apply=yes ;;
+    --force) force=yes ;;
     --timeout) require_value "$1" "${2:-}"; timeout=$2; shift ;;
     *) usage_error "unknown argument $1" ;;
   esac
@@ -618,6 +622,11 @@ for s in "${steps[@]}"; do
       refusals+=("remove $name: it is the last member; an etcd cluster keeps at least one (unmark it in cluster.json)")
     elif ((${#healthy_after[@]} < $(quorum "${#after[@]}"))); then
       refusals+=("$kind $name: the cluster would be left with ${#after[@]} voting members of which ${#healthy_after[@]} healthy, fewer than the $(quorum "${#after[@]}") a quorum needs: bring the others back first, or change fewer members in one step")
+    elif [[ $kind == remove && $force == no ]] && ((${#after[@]} < 3)); then
+      # etcd's runtime reconfiguration guide: removing a member from a cluster of two is unsafe, and a cluster of two
+      # tolerates no failure at all (its quorum is both), one of one keeps a single copy. A replacement passes through
+      # such a size for a moment and ends where it began, so only a removal is refused.
+      refusals+=("remove $name: the cluster would be left with ${#after[@]} voting member$( ((${#after[@]} == 1)) || echo s), and below three a single failure loses quorum (or the only copy): add a member first (joinedWith), or run members.sh --apply --force to accept it")
     fi
     voters=("${after[@]}")
     healthy_set=("${healthy_after[@]}")
