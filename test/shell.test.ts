@@ -1,5 +1,6 @@
 // Every script etcd-bootstrap emits, for every example cluster, is clean under `shellcheck -S style` (every
-// severity, down to style) and parses with `bash -n`.
+// severity, down to style) and parses with `bash -n`; so is the library they all source (out/lib.sh), which
+// shellcheck checks on its own: following a `source`, it reads the sourced file for its definitions only.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { requireTools } from './support/tools.js';
 import { tempDir, writeFile } from './support/fixtures.js';
 import { generateAll, read } from './support/examples.js';
+import { LIBRARY } from '../src/render.js';
 
 const { generated, remove } = generateAll('shell');
 test.after(remove);
@@ -18,9 +20,9 @@ function run(command: string, args: string[]): { status: number | null; output: 
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
-test('every example emits ntp.sh, preflight.sh, distribute.sh and verify.sh', () => {
+test('every example emits ntp.sh, preflight.sh, distribute.sh and verify.sh, and the library they source', () => {
   for (const { example, files } of generated) {
-    for (const script of ['distribute.sh', 'ntp.sh', 'preflight.sh', 'verify.sh']) {
+    for (const script of ['distribute.sh', 'ntp.sh', 'preflight.sh', 'verify.sh', LIBRARY]) {
       assert.ok(files.includes(script), `${example.name}: expected out/${script}; out/ holds ${files.join(', ')}`);
     }
   }
@@ -57,8 +59,10 @@ for (const { example, out, files } of generated) {
 
     test(`${label} passes shellcheck -S style with no finding`, () => {
       if (!requireTools(`${label} shellcheck`, 'shellcheck')) return;
-      // --norc: only the script's own directives count, not a developer's ~/.shellcheckrc.
-      const result = run('shellcheck', ['--norc', '-S', 'style', '--format', 'gcc', path]);
+      // --norc: only the script's own directives count, not a developer's ~/.shellcheckrc. -x with the script's
+      // directory as the source path: the script is checked with the library it sources (every function and variable
+      // it uses from there is known, and a source that does not resolve is a finding).
+      const result = run('shellcheck', ['--norc', '-x', '--source-path=SCRIPTDIR', '-S', 'style', '--format', 'gcc', path]);
       assert.is(result.status, 0, `expected no findings from shellcheck -S style ${script} (${example.name}); got:\n${result.output}`);
     });
 
@@ -68,8 +72,18 @@ for (const { example, out, files } of generated) {
       assert.is(result.status, 0, `expected bash -n ${script} (${example.name}) to pass; got:\n${result.output}`);
     });
 
-    test(`${label} starts with #!/usr/bin/env bash and set -Eeuo pipefail, and is executable`, () => {
+    if (script === LIBRARY) {
+      test(`${label} is a library: it says its shell for shellcheck, runs nothing before it checks which script sources it, and is not executable`, () => {
+        const lines = read(path).split('\n');
+        assert.is(lines[0], '# shellcheck shell=bash', `first line of ${script}`);
+        const firstCommand = lines.findIndex((line) => line !== '' && !line.startsWith('#'));
+        assert.match(lines[firstCommand] ?? '', /^if \[\[ \$\{library-\} != sha256:[0-9a-f]{64} \]\]; then$/, `the first command of ${script} checks the script's fingerprint`);
+        const mode = statSync(path).mode & 0o777;
+        assert.is(mode, 0o644, `expected mode 0644 on ${script}; got 0${mode.toString(8)}`);
+      });
+    } else test(`${label} starts with #!/usr/bin/env bash and set -Eeuo pipefail, sources the library beside it, and is executable`, () => {
       const lines = read(path).split('\n');
+      assert.ok(lines.includes('# shellcheck source=lib.sh') && lines.includes('source "$here/lib.sh"'), `expected ${script} to source lib.sh from its own directory`);
       assert.is(lines[0], '#!/usr/bin/env bash', `first line of ${script}`);
       assert.ok(lines.includes('set -Eeuo pipefail'), `expected a line "set -Eeuo pipefail" in ${script}`);
       const mode = statSync(path).mode & 0o777;
