@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { copyFileSync, cpSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTools } from './support/tools.js';
 import { tempDir, writeFile } from './support/fixtures.js';
@@ -99,5 +99,39 @@ for (const { example, out, files } of generated) {
     });
   }
 }
+
+test('a script refuses, with exit 2 and before it does anything, a lib.sh generated from other inputs, a missing one, and lib.sh run on its own', () => {
+  if (!requireTools('the library check', 'bash')) return;
+  const [first, second] = generated;
+  assert.ok(first && second, 'two examples');
+  const dir = tempDir('shell-library');
+  try {
+    const out = join(dir.path, 'out');
+    cpSync(first.out, out, { recursive: true });
+    const script = join(out, 'verify.sh');
+    const runScript = (args: string[] = ['--dry-run']) => spawnSync('bash', [script, ...args], { encoding: 'utf8', cwd: dir.path });
+    // As generated: the two go together (a dry run prints what it would do).
+    const matched = runScript();
+    assert.is(matched.status, 0, `verify.sh --dry-run with its own lib.sh:\n${matched.stdout}${matched.stderr}`);
+    // Another cluster's library: refused, naming both files and the remedy, before any step.
+    copyFileSync(join(second.out, LIBRARY), join(out, LIBRARY));
+    const other = runScript();
+    assert.is(other.status, 2, `exit 2 with another cluster's lib.sh:\n${other.stdout}${other.stderr}`);
+    assert.is(other.stdout, '', 'nothing done, nothing announced');
+    assert.ok(other.stderr.includes(script) && other.stderr.includes(join(out, LIBRARY)) && other.stderr.includes('npm run generate'), `names both files and says to generate again:\n${other.stderr}`);
+    // No library at all.
+    rmSync(join(out, LIBRARY));
+    const missing = runScript();
+    assert.is(missing.status, 2, `exit 2 without lib.sh:\n${missing.stderr}`);
+    assert.is(missing.stdout, '');
+    assert.ok(missing.stderr.includes(join(out, LIBRARY)) && missing.stderr.includes('copy the scripts together with lib.sh'), missing.stderr);
+    // The library run as a script.
+    const alone = spawnSync('bash', [join(first.out, LIBRARY)], { encoding: 'utf8' });
+    assert.is(alone.status, 2, alone.stderr);
+    assert.match(alone.stderr, /is sourced by the scripts beside it, not run on its own/);
+  } finally {
+    dir.remove();
+  }
+});
 
 test.run();
