@@ -1,6 +1,6 @@
 // The precompiled validator and templates that src/precompile.ts builds, loaded at run time, and rebuilt first
 // when they are older than their sources. Light on purpose: it loads neither ajv's compiler nor Handlebars'.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,16 @@ export function sourceHash(): string {
 
 function stampOf(path: string): string | undefined {
   if (!existsSync(path)) return undefined;
-  const head = readFileSync(path, 'utf8').slice(0, 300);
-  return /^\/\/ sources: ([0-9a-f]{64})$/m.exec(head)?.[1];
+  // The stamp is in the first lines: read those only (the whole file is read once more when it is loaded).
+  const head = Buffer.alloc(300);
+  const fd = openSync(path, 'r');
+  let length: number;
+  try {
+    length = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return /^\/\/ sources: ([0-9a-f]{64})$/m.exec(head.subarray(0, length).toString('utf8'))?.[1];
 }
 
 /** Whether both artifacts exist and were built from the sources as they are now. */

@@ -1,8 +1,8 @@
 // Whether git would take a private key into a commit: the CLI's edge asks git itself (`git check-ignore`), since
 // only git knows every .gitignore, info/exclude and core.excludesFile that applies. No git, no repository, or a key
 // outside it: nothing to say.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 
 /** The work tree holding `dir` (the nearest directory upward with a .git), or undefined. */
@@ -25,6 +25,9 @@ export function keysGitWouldCommit(configDir: string, keys: readonly string[]): 
     return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep);
   });
   if (inside.length === 0) return [];
+  // Required here, not imported: node:child_process (and the stream modules it loads) costs a run with no key inside a
+  // work tree a twentieth of Node's start-up, for nothing.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   // One call for every key: --non-matching with --verbose prints every path, with "::" before one no rule ignores.
   const answer = spawnSync('git', ['-C', top, 'check-ignore', '--non-matching', '--verbose', '--stdin', '-z'], {
     input: inside.map((key) => relative(top, key)).join('\0') + '\0',

@@ -172,8 +172,16 @@ export function parseCluster(text: string, file: string, now?: Date): LoadResult
  * per offset, so that 50,000 findings cost 50,000 searches, not 50,000 scans of the text.
  */
 function positions(text: string): (offset: number) => { line: number; column: number } {
+  // As momoa counts, so that every message locates alike: UTF-16 units from 1; CR, LF and CRLF each end a line.
   const starts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) starts.push(i + 1);
+    else if (c === 0x0d) {
+      if (text.charCodeAt(i + 1) === 0x0a) i++;
+      starts.push(i + 1);
+    }
+  }
   return (offset) => {
     let low = 0;
     let high = starts.length - 1;
@@ -647,31 +655,103 @@ export function locateInFile(file: string, findings: Finding[]): Problem[] {
   return locate(text.startsWith('\uFEFF') ? text.slice(1) : text, file, findings);
 }
 
-/** Attach line and column to each finding, walking the document's syntax tree along the pointer. */
+/**
+ * Attach line and column to each finding, walking the document along the pointer: at the value the pointer names, or
+ * at its member name (`atKey`); where the document has no such value, at the nearest value it has on the way. The
+ * text is valid JSON (JSON.parse accepted it), so one scan that skips what is off the path finds the place, with no
+ * syntax tree: a cluster of thousands of workers is located in a fraction of the time a full parse takes.
+ */
 function locate(text: string, file: string, findings: Finding[]): Problem[] {
-  const document = momoaParse(text);
-  const root = document.body ?? document;
+  const position = positions(text);
   const located = findings.map((finding) => {
     const segments = finding.pointer === '' ? [] : finding.pointer.slice(1).split('/').map(unescapePointer);
-    let node: MomoaNode = root;
-    let keyNode: MomoaNode | undefined;
-    for (const segment of segments) {
-      keyNode = undefined;
-      if (node.type === 'Object') {
-        // JSON.parse keeps the last of equal keys, so the value it validated is the last one's.
-        const member = [...(node.members ?? [])].reverse().find((m) => m.name.value === segment);
-        if (!member) break;
-        keyNode = member.name;
-        node = member.value;
-      } else if (node.type === 'Array') {
-        const element = node.elements?.[Number(segment)];
-        if (!element) break;
-        node = element.value;
-      } else break;
-    }
-    const at = finding.atKey && keyNode ? keyNode : node;
-    return { severity: finding.severity, file, line: at.loc.start.line, column: at.loc.start.column, pointer: finding.pointer, message: finding.message };
+    const { node, key } = offsetsAt(text, segments);
+    const at = position(finding.atKey && key !== undefined ? key : node);
+    return { severity: finding.severity, file, line: at.line, column: at.column, pointer: finding.pointer, message: finding.message };
   });
   // In the order a person reads the file.
   return located.sort((a, b) => a.line - b.line || a.column - b.column);
 }
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** The offset just past the string that starts at i (at its opening quote). */
+function skipString(text: string, i: number): number {
+  for (i++; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c /* \ */) i++;
+    else if (c === 0x22 /* " */) return i + 1;
+  }
+  return i;
+}
+
+/** The offset just past the JSON value that starts at i. */
+function skipValue(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 0x22) return skipString(text, i);
+  if (c !== 0x7b /* { */ && c !== 0x5b /* [ */) {
+    while (i < text.length && !isSpace(text.charCodeAt(i)) && !',}]'.includes(text[i]!)) i++;
+    return i;
+  }
+  let depth = 0;
+  for (; i < text.length; i++) {
+    const d = text.charCodeAt(i);
+    if (d === 0x22) i = skipString(text, i) - 1;
+    else if (d === 0x7b || d === 0x5b) depth++;
+    else if ((d === 0x7d || d === 0x5d) && --depth === 0) return i + 1;
+  }
+  return i;
+}
+
+/**
+ * In valid JSON text, where the value at the pointer `segments` starts (`node`) and where its member name starts
+ * (`key`, when the last step was a member of an object). A step the document lacks ends the walk: `node` is then the
+ * last value found, and there is no `key`. Of equal keys, the last counts (JSON.parse keeps the last one's value).
+ */
+export function offsetsAt(text: string, segments: readonly string[]): { node: number; key: number | undefined } {
+  let node = skipSpace(text, 0);
+  let key: number | undefined;
+  for (const segment of segments) {
+    key = undefined;
+    const c = text.charCodeAt(node);
+    let found: { key: number | undefined; value: number } | undefined;
+    if (c === 0x7b /* { */) {
+      let i = skipSpace(text, node + 1);
+      while (text.charCodeAt(i) === 0x22) {
+        const keyEnd = skipString(text, i);
+        const raw = text.slice(i + 1, keyEnd - 1);
+        const name = raw.includes('\\') ? (JSON.parse(text.slice(i, keyEnd)) as string) : raw;
+        const value = skipSpace(text, skipSpace(text, keyEnd) + 1);
+        if (name === segment) found = { key: i, value };
+        i = skipSpace(text, skipValue(text, value));
+        if (text.charCodeAt(i) !== 0x2c /* , */) break;
+        i = skipSpace(text, i + 1);
+      }
+    } else if (c === 0x5b /* [ */) {
+      // As a syntax tree's elements[Number(segment)]: "" is 0, "1.0" is 1, "-1" and "x" are none.
+      const index = Number(segment);
+      let i = skipSpace(text, node + 1);
+      if (Number.isInteger(index) && index >= 0 && text.charCodeAt(i) !== 0x5d /* ] */) {
+        for (let n = 0; ; n++) {
+          if (n === index) {
+            found = { key: undefined, value: i };
+            break;
+          }
+          i = skipSpace(text, skipValue(text, i));
+          if (text.charCodeAt(i) !== 0x2c) break;
+          i = skipSpace(text, i + 1);
+        }
+      }
+    }
+    if (!found) break;
+    key = found.key;
+    node = found.value;
+  }
+  return { node, key };
+}
+

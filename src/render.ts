@@ -3,6 +3,7 @@
 // One Handlebars environment. Templates only place values from the plan; the helpers here encode a value for
 // where it lands (a shell word, a YAML scalar) and are tested in test/render.test.ts. The templates arrive
 // precompiled (src/precompile.ts), so only Handlebars' small runtime is loaded here.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import type HandlebarsModule from 'handlebars';
@@ -107,16 +108,38 @@ export function outputPath(template: string, member?: Member): string {
   return dir === '.' ? file : posix.join(dir, file);
 }
 
+/** The library the scripts source from their own directory (templates/cluster/lib.sh.hbs): sourced, never run. */
+export const LIBRARY = 'lib.sh';
+
 export function modeFor(path: string): number {
-  return path.endsWith('.sh') ? 0o755 : 0o644;
+  return path.endsWith('.sh') && path !== LIBRARY ? 0o755 : 0o644;
+}
+
+/** What the library's fingerprint stands as while the library is hashed: sha256's length, all zeros. */
+export const FINGERPRINT_PLACEHOLDER = `sha256:${'0'.repeat(64)}`;
+
+/**
+ * The library, and its fingerprint: the sha256 of its text with the fingerprint written as FINGERPRINT_PLACEHOLDER.
+ * Each script carries the fingerprint of the library generated with it, and the library refuses any other script
+ * (templates/cluster/lib.sh.hbs), so a script never runs with functions from other inputs.
+ */
+export function fingerprinted(fill: TemplateDelegate, plan: Plan): { content: string; fingerprint: string } {
+  const draft = fill({ ...plan, library: { fingerprint: FINGERPRINT_PLACEHOLDER } });
+  const fingerprint = `sha256:${createHash('sha256').update(draft).digest('hex')}`;
+  return { content: draft.replaceAll(FINGERPRINT_PLACEHOLDER, fingerprint), fingerprint };
 }
 
 /** Every file of out/, sorted by path. */
 export function render(plan: Plan, templates: TemplateSet = loadTemplates()): RenderedFile[] {
   const files: RenderedFile[] = [];
+  // The library first: every script names its fingerprint.
+  const library = templates.cluster.get(`${LIBRARY}.hbs`);
+  const { content, fingerprint } = library ? fingerprinted(library, plan) : { content: undefined, fingerprint: '' };
+  if (content !== undefined) files.push({ path: LIBRARY, content, mode: modeFor(LIBRARY) });
+  const context = { ...plan, library: { fingerprint } };
   for (const [template, fill] of templates.cluster) {
     const path = outputPath(template);
-    files.push({ path, content: fill(plan), mode: modeFor(path) });
+    if (path !== LIBRARY) files.push({ path, content: fill(context), mode: modeFor(path) });
   }
   for (const member of plan.members) {
     for (const [template, fill] of templates.master) {

@@ -86,7 +86,7 @@ test("a removed master's manifest is removed; a file etcd-bootstrap did not writ
     const run = p.generate();
     assert.is(run.code, 0);
     const files = readdirSync(p.out).sort();
-    assert.equal(files, ['.etcd-bootstrap.json', 'NOTES.txt', 'README.md', 'backup.sh', 'certs.sh', 'distribute.sh', 'etcd-backup.service', 'etcd-backup.timer', 'kube-apiserver-etcd.yaml', 'master1-etcd.manifest', 'members.sh', 'ntp.sh', 'preflight.sh', 'restore.sh', 'verify.sh']);
+    assert.equal(files, ['.etcd-bootstrap.json', 'NOTES.txt', 'README.md', 'backup.sh', 'certs.sh', 'distribute.sh', 'etcd-backup.service', 'etcd-backup.timer', 'kube-apiserver-etcd.yaml', 'lib.sh', 'master1-etcd.manifest', 'members.sh', 'ntp.sh', 'preflight.sh', 'restore.sh', 'verify.sh']);
     assert.is(readFileSync(join(p.out, 'NOTES.txt'), 'utf8'), 'mine\n');
     assert.match(run.err.join('\n'), /NOTES\.txt was not written by etcd-bootstrap.* kept/);
   } finally {

@@ -80,7 +80,7 @@ for (const example of examples()) {
     assert.equal(warnings, [], `expected no warnings for ${example.name}; got:\n${warnings.join('\n')}`);
   });
 
-  test(`${example.name}: out/ holds README.md, certs.sh, kube-apiserver-etcd.yaml, ntp.sh, preflight.sh, distribute.sh, members.sh, verify.sh, backup.sh, restore.sh, the backup timer and its service, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
+  test(`${example.name}: out/ holds README.md, certs.sh, kube-apiserver-etcd.yaml, ntp.sh, preflight.sh, distribute.sh, members.sh, verify.sh, backup.sh, restore.sh, the library they source (lib.sh), the backup timer and its service, one manifest per master and the record of them (.etcd-bootstrap.json), nothing else`, () => {
     const cluster = JSON.parse(read(example.config)) as ExampleCluster;
     const expected = [
       '.etcd-bootstrap.json',
@@ -91,6 +91,7 @@ for (const example of examples()) {
       'etcd-backup.service',
       'etcd-backup.timer',
       'kube-apiserver-etcd.yaml',
+      'lib.sh',
       ...cluster.masters.map((m) => `${m.name}-etcd.manifest`),
       'members.sh',
       'ntp.sh',
@@ -186,11 +187,14 @@ test('ipv6: the liveness probe opens ::1 bare (a tcpSocket host is not a URL, so
 test('ipv6: verify.sh expects every member at its bracketed peer and client URLs', () => {
   const example = byName('examples/ipv6');
   const cluster = clusterOf('examples/ipv6');
+  // The peer URLs are verify.sh's own; the client URLs it checks are the library's (lib.sh), which it sources.
   const verify = read(join(example.out, 'verify.sh'));
+  const library = read(join(example.out, 'lib.sh'));
+  const peerUrls = /^peer_urls=\((.*)\)$/m.exec(verify)?.[1] ?? '';
+  const clientUrls = /^all_client_urls=(.*)$/m.exec(library)?.[1] ?? '';
   for (const master of cluster.masters) {
-    for (const url of [`https://${inUrl(master.host)}:2380`, `https://${inUrl(master.host)}:2379`]) {
-      assert.ok(verify.includes(url), `expected verify.sh to name ${url}`);
-    }
+    assert.ok(peerUrls.includes(`https://${inUrl(master.host)}:2380`), `expected verify.sh's peer_urls to name ${master.name}'s bracketed peer URL: ${peerUrls}`);
+    assert.ok(clientUrls.includes(`https://${inUrl(master.host)}:2379`), `expected lib.sh's all_client_urls, which verify.sh checks, to name ${master.name}'s bracketed client URL: ${clientUrls}`);
   }
 });
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSchema, type JsonSchema } from '../src/schema.js';
+import { LIBRARY } from '../src/render.js';
 import { tempDir, writeFile } from './support/fixtures.js';
 import { requireTools } from './support/tools.js';
 import { MASTERS, NODES, calls, makeWorld, remoteLog, runScript, type ClusterDoc, type World } from './support/transport.js';
@@ -168,9 +169,9 @@ function succeeded(run: ScriptRun, what: string): void {
   assert.is(run.status, 0, `${what}: expected it to succeed against the stand-in transport:\n${run.shown}`);
 }
 
-/** The scripts generate wrote into out/: what every accepted case runs. */
+/** The scripts generate wrote into out/: what every accepted case runs (the library they source is not one to run). */
 function scriptsIn(out: string): string[] {
-  return readdirSync(out).filter((name) => name.endsWith('.sh')).sort();
+  return readdirSync(out).filter((name) => name.endsWith('.sh') && name !== LIBRARY).sort();
 }
 
 const short = (value: string) => (value.length > 60 ? `${JSON.stringify(value.slice(0, 40))}… (${value.length} characters)` : JSON.stringify(value));
@@ -212,7 +213,8 @@ function runAccepted(world: World, field: Field, value: string, what: string): {
   const scripts = scriptsIn(world.out);
   const unknown = scripts.filter((script) => !(script in HOW_TO_RUN));
   assert.equal(unknown, [], `${what}: out/ holds scripts this test does not know how to run: give each a row in HOW_TO_RUN`);
-  for (const script of scripts) {
+  assert.ok(existsSync(join(world.out, LIBRARY)), `${what}: out/${LIBRARY}, which every script sources, was written`);
+  for (const script of [...scripts, LIBRARY]) {
     const syntax = spawnSync('bash', ['-n', join(world.out, script)], { encoding: 'utf8' });
     assert.is(syntax.status, 0, `${what}: expected bash -n out/${script} to pass:\n${syntax.stderr}`);
   }

@@ -1,7 +1,9 @@
 // load.ts: cluster.json text → a Cluster with defaults, or every problem, each located.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalIp, closest, formatProblem, isHost, parseCluster, type LoadResult } from '../src/load.js';
+import fc from 'fast-check';
+import { parse as momoaParse } from '@humanwhocodes/momoa';
+import { canonicalIp, closest, formatProblem, isHost, offsetsAt, parseCluster, type LoadResult } from '../src/load.js';
 import { minimalCluster } from './support/fixtures.js';
 
 function problems(result: LoadResult): string[] {
@@ -243,6 +245,52 @@ test('50,000 duplicate keys: every one located, in time linear in the file', () 
   assert.is(formatProblem(result.problems[49_998]!), 'cluster.json:50002:1  /$schema  duplicate key "$schema" (first at 3:1): JSON silently keeps only the last, so a reader of the first is misled; keep one');
   // Not a speed target (npm run bench has those): a guard against the quadratic lookup, which took 21 s here.
   assert.ok(ms < 10_000, `50,000 duplicate keys took ${ms} ms`);
+});
+
+// The reference for offsetsAt: walk momoa's syntax tree along the pointer, as locate() did before it scanned.
+type Tree = { type: string; loc: { start: { offset: number } }; members?: { name: Tree & { value: string }; value: Tree }[]; elements?: { value: Tree }[]; body?: Tree };
+function treeOffsets(text: string, segments: string[]): { node: number; key: number | undefined } {
+  const document = momoaParse(text, { mode: 'json' }) as unknown as Tree;
+  let node: Tree = document.body ?? document;
+  let key: Tree | undefined;
+  for (const segment of segments) {
+    key = undefined;
+    if (node.type === 'Object') {
+      const member = [...(node.members ?? [])].reverse().find((m) => m.name.value === segment);
+      if (!member) break;
+      key = member.name;
+      node = member.value;
+    } else if (node.type === 'Array') {
+      const element = node.elements?.[Number(segment)];
+      if (!element) break;
+      node = element.value;
+    } else break;
+  }
+  return { node: node.loc.start.offset, key: key?.loc.start.offset };
+}
+
+test('offsetsAt finds, in one scan, the value (and member name) a pointer names where a syntax tree does, in any JSON', () => {
+  const segment = fc.oneof(fc.constantFrom('', '0', '1', '2', '01', '1.0', '-1', 'a', 'b', 'a b', 'x"y', 'é', '\\', '~'), fc.string({ maxLength: 3 }));
+  const spaced = fc.tuple(fc.jsonValue({ maxDepth: 4 }), fc.constantFrom(0, 2, '\t', ' \r\n ')).map(([value, space]) => JSON.stringify(value, null, space as number | string));
+  // Duplicate keys and escapes in keys, which JSON.stringify never writes.
+  const handwritten = fc.constantFrom('{"a":1,"a":{"b":[1,2]}}', '{"a\\u0020b":{"x\\"y":[true, null, "]"]}}', '{\r\n"a" :\r[ {} , [] , "}" ]\r\n}', '[[],[[]],{"":{"":0}}]', '  {"a":"\\\\"}  ');
+  fc.assert(
+    fc.property(fc.oneof(spaced, handwritten), fc.array(segment, { maxLength: 4 }), (text, segments) => {
+      assert.equal(offsetsAt(text, segments), treeOffsets(text, segments), `${JSON.stringify(text)} at ${JSON.stringify(segments)}`);
+    }),
+    { seed: 18, numRuns: 3000 },
+  );
+  // Pointers to values the document has, at every depth.
+  const paths = (value: unknown, prefix: string[] = []): string[][] =>
+    [prefix, ...(value !== null && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k])) : [])];
+  fc.assert(
+    fc.property(spaced, fc.nat(), (text, pick) => {
+      const all = paths(JSON.parse(text));
+      const segments = all[pick % all.length]!;
+      assert.equal(offsetsAt(text, segments), treeOffsets(text, segments), `${JSON.stringify(text)} at ${JSON.stringify(segments)}`);
+    }),
+    { seed: 18, numRuns: 3000 },
+  );
 });
 
 test.run();

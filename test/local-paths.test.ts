@@ -33,17 +33,21 @@ test('the plan writes each local path normalised, relative to out/, with every "
 
 test('beside_script (the scripts\' prelude) resolves those paths against the script\'s physical directory, printing no ".."', () => {
   if (!requireTools('beside_script with the real bash', 'bash')) return;
+  // The script's own header (here=, then lib.sh sourced from beside it), and the library that defines beside_script.
   const script = readFileSync(join(packageRoot, 'out', 'ntp.sh'), 'utf8');
-  const start = script.indexOf('here=$(');
-  const end = script.indexOf('\n}\n', start) + 3;
-  assert.ok(start > 0 && end > start, 'the prelude defines here and beside_script');
+  const start = script.indexOf('set -Eeuo pipefail\n');
+  const end = script.indexOf('source "$here/lib.sh"\n', start) + 'source "$here/lib.sh"\n'.length;
+  assert.ok(start > 0 && end > start, 'the script sets here and sources lib.sh');
   const prelude = script.slice(start, end);
+  const library = readFileSync(join(packageRoot, 'out', 'lib.sh'), 'utf8');
+  assert.match(library, /^beside_script\(\) \{/m, 'the library defines beside_script');
   const dir = tempDir('local-paths');
   try {
     const real = join(dir.path, 'real', 'project', 'out');
     mkdirSync(real, { recursive: true });
     symlinkSync(join(dir.path, 'real', 'project'), join(dir.path, 'link'));
     const probe = join(real, 'probe.sh');
+    writeFileSync(join(real, 'lib.sh'), library);
     writeFileSync(probe, `${prelude}\nfor p in "$@"; do beside_script "$p"; echo; done\n`);
     const project = join(dir.path, 'real', 'project');
     for (const invoked of [probe, join(dir.path, 'link', 'out', 'probe.sh')]) {

@@ -494,14 +494,15 @@ withWorld('ssh transport with only kind: ssh: -o BatchMode=yes -p 22 -- HOST, no
   assert.equal(calls(world).map((c) => c.argv), [['-o', 'BatchMode=yes', '-p', '22', '--', 'master3.node.local.consul', 'bash', '-euo', 'pipefail', '-s']]);
 }, { edit: (cluster) => (cluster['transport'] = { kind: 'ssh' }) });
 
-withWorld('choosing ssh changes nothing in the scripts but the "# Transport:" block (vagrant and ssh renderings of the same cluster, diffed)', (world) => {
+withWorld('choosing ssh changes nothing in the scripts but the "# Transport:" block of their library, the header line that names the options, and the library\'s fingerprint (vagrant and ssh renderings of the same cluster, diffed)', (world) => {
+  const files = [...SCRIPTS, 'lib.sh'];
   const render = (transport: unknown) => {
     const cluster = JSON.parse(readFileSync(world.config, 'utf8')) as ClusterDoc;
     cluster['transport'] = transport;
     writeFileSync(world.config, JSON.stringify(cluster, null, 2));
     const generated = world.generate();
     assert.is(generated.code, 0, generated.err.join('\n'));
-    return Object.fromEntries(SCRIPTS.map((script) => [script, readFileSync(join(world.out, script), 'utf8')]));
+    return Object.fromEntries(files.map((file) => [file, readFileSync(join(world.out, file), 'utf8')]));
   };
   const ssh = render(SSH_TRANSPORT);
   const vagrant = render({ kind: 'vagrant' });
@@ -513,19 +514,31 @@ withWorld('choosing ssh changes nothing in the scripts but the "# Transport:" bl
     assert.ok(start > 0 && end > start, `${what}: a "# Transport:" block before the runner`);
     return [lines.slice(0, start), lines.slice(start, end), lines.slice(end)];
   };
+  // The library's fingerprint, in the library and in every script, follows its text: the transport block changes it.
+  const fingerprints = (text: string) => [...text.matchAll(/sha256:[0-9a-f]{64}/g)].map((m) => m[0]);
+  const unfingerprinted = (text: string) => text.replace(/sha256:[0-9a-f]{64}/g, 'sha256:FINGERPRINT');
+  const [vFingerprint] = fingerprints(vagrant['lib.sh']!);
+  const [sFingerprint] = fingerprints(ssh['lib.sh']!);
+  assert.ok(vFingerprint && sFingerprint && vFingerprint !== sFingerprint, 'the two libraries have two fingerprints');
+  const [vBefore, vBlock, vAfter] = split(unfingerprinted(vagrant['lib.sh']!), 'vagrant lib.sh');
+  const [sBefore, sBlock, sAfter] = split(unfingerprinted(ssh['lib.sh']!), 'ssh lib.sh');
+  assert.equal(sBefore, vBefore, 'lib.sh: everything before the transport block is the same, but the fingerprint');
+  assert.equal(sAfter, vAfter, 'lib.sh: everything after the transport block is the same');
+  assert.ok(vBlock!.join('\n').includes('vagrant ssh "$1" -- bash -euo pipefail -s'), 'lib.sh: the vagrant block runs vagrant ssh');
+  assert.ok(sBlock!.join('\n').includes('ssh "${ssh_args[@]}" -- "${address[$1]}" bash -euo pipefail -s'), 'lib.sh: the ssh block runs ssh');
+  assert.not.ok(sBlock!.join('\n').includes('vagrant'), 'lib.sh: no vagrant in the ssh transport block');
   /** The header's "# Connects with: …" line says which ssh options the script passes: it differs, and says so. */
   const connects = (lines: string[]) => lines.filter((line) => line.startsWith('# Connects with: '));
   const others = (lines: string[]) => lines.filter((line) => !line.startsWith('# Connects with: '));
   for (const script of SCRIPTS) {
-    const [vBefore, vBlock, vAfter] = split(vagrant[script]!, `vagrant ${script}`);
-    const [sBefore, sBlock, sAfter] = split(ssh[script]!, `ssh ${script}`);
-    assert.equal(connects(vBefore!), ['# Connects with: vagrant ssh NODE (vagrant chooses the ssh options; cluster.json passes none).'], `${script}: vagrant's header line`);
-    assert.equal(connects(sBefore!), ['# Connects with: ssh, options -o BatchMode=yes, and from transport.options in cluster.json: StrictHostKeyChecking=accept-new ConnectTimeout=5.'], `${script}: ssh's header line names its options`);
-    assert.equal(others(sBefore!), others(vBefore!), `${script}: everything else before the transport block is the same`);
-    assert.equal(sAfter, vAfter, `${script}: everything after the transport block is the same`);
-    assert.ok(vBlock!.join('\n').includes('vagrant ssh "$1" -- bash -euo pipefail -s'), `${script}: the vagrant block runs vagrant ssh`);
-    assert.ok(sBlock!.join('\n').includes('ssh "${ssh_args[@]}" -- "${address[$1]}" bash -euo pipefail -s'), `${script}: the ssh block runs ssh`);
-    assert.not.ok(sBlock!.join('\n').includes('vagrant'), `${script}: no vagrant in the ssh transport block`);
+    assert.equal(fingerprints(vagrant[script]!), [vFingerprint], `${script}: names the vagrant library`);
+    assert.equal(fingerprints(ssh[script]!), [sFingerprint], `${script}: names the ssh library`);
+    const v = unfingerprinted(vagrant[script]!).split('\n');
+    const s = unfingerprinted(ssh[script]!).split('\n');
+    assert.equal(connects(v), ['# Connects with: vagrant ssh NODE (vagrant chooses the ssh options; cluster.json passes none).'], `${script}: vagrant's header line`);
+    assert.equal(connects(s), ['# Connects with: ssh, options -o BatchMode=yes, and from transport.options in cluster.json: StrictHostKeyChecking=accept-new ConnectTimeout=5.'], `${script}: ssh's header line names its options`);
+    assert.equal(others(s), others(v), `${script}: everything else is the same`);
+    assert.not.ok(v.some((line) => line.startsWith('# Transport: ')), `${script}: the transport is the library's, not the script's`);
   }
 }, { edit: (cluster) => {
   cluster.masters[0]!.address = ADDRESSES['master1']!;

@@ -47,4 +47,11 @@ test('out/README.md says which scripts take --only and -j, as their --help says,
   assert.ok(flat.includes('also take `-j N` (hosts at a time, 1 to 64, default 8)'), readme);
 });
 
+test('out/README.md names every script in out/ and the library they share, and says to copy them together', () => {
+  const shellFiles = readdirSync(join(packageRoot, 'out')).filter((f) => f.endsWith('.sh'));
+  assert.ok(shellFiles.includes('lib.sh'), 'out/ holds lib.sh');
+  for (const file of shellFiles) assert.ok(flat.includes(`out/${file}`) || flat.includes(` ${file}`), `out/README.md names ${file}`);
+  assert.ok(flat.includes('the scripts must be copied together with lib.sh (copy `out/` whole)'), `why one library, and what it costs:\n${readme}`);
+});
+
 test.run();

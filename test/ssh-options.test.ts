@@ -120,7 +120,7 @@ test('every script\'s header says which ssh options it passes, the unsafe ones l
       assert.ok(header.includes('\n# Connects with: ssh, options -o BatchMode=yes, and from transport.options in cluster.json: ConnectTimeout=5.\n'), `${script}: the safe options:\n${header}`);
       assert.ok(header.includes('\n# UNSAFE ssh options, from transport.unsafeOptions in cluster.json: ProxyCommand=ssh -W %h:%p admin@bastion.example.\n'), `${script}: the unsafe ones, loudly:\n${header}`);
       if (requireTools('unsafe ssh options: shellcheck', 'shellcheck')) {
-        const checked = spawnSync('shellcheck', ['--norc', '-S', 'style', join(out, script)], { encoding: 'utf8' });
+        const checked = spawnSync('shellcheck', ['--norc', '-x', '--source-path=SCRIPTDIR', '-S', 'style', join(out, script)], { encoding: 'utf8' });
         assert.is(checked.status, 0, `${script} with an unsafe option passes shellcheck:\n${checked.stdout}`);
       }
     }

@@ -17,70 +17,16 @@
 # exists is kept, so a second run changes nothing; `--renew` re-issues, from the same CA and with the same key, the
 # certificates that expire within 30 days (`--within DAYS`), lists them, and keeps each old one beside it.
 set -Eeuo pipefail
-# The caller's shell environment must not change what the script does: CDPATH makes `cd` print the directory it
-# chose (and maybe choose another), GLOBIGNORE changes what a glob matches, and SHELLOPTS or BASHOPTS, exported,
-# switch on noclobber, noglob, failglob and the like in every bash started. Back to bash's defaults (xtrace and
-# verbose are left as the caller set them: a way to debug, nothing more).
-unset CDPATH GLOBIGNORE
-set +o noclobber +o noglob +o allexport +o posix +o keyword +o onecmd
-shopt -u failglob nullglob dotglob nocaseglob nocasematch lastpipe
-
-# Every action is announced as "[host] step"; a failure names the host and step it happened in.
-current_host=local
-current_step=start
-step_file=/dev/null
-step() {
-  current_host=$1
-  current_step=$2
-  printf '%s\n' "$2" >"$step_file"
-  printf '[%s] %s\n' "$1" "$2"
-}
-fail() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
-# With errtrace (-E) the trap also fires in pipelines and command substitutions, which are subshells: only the
-# level that runs the steps reports, so each failure is told once.
-report_level=$BASH_SUBSHELL
-on_error() {
-  local status=$1
-  trap - ERR
-  if ((BASH_SUBSHELL == report_level)); then
-    printf 'error: [%s] %s failed (exit status %s)\n' "$current_host" "$current_step" "$status" >&2
-  fi
-  exit "$status"
-}
-trap 'on_error $?' ERR
-
-# The script runs from any working directory (the transport may need the caller's: vagrant looks for the
-# Vagrantfile there). Paths that cluster.json gives are relative to this script's own directory, as the plan
-# writes them: normalised, so any ".." comes first. Each leading "../" takes one directory off `here`, which is
-# the physical path (cd -P, pwd -P), so that the path printed is the file's own: out/../ca.pem reads ca.pem.
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
+unset CDPATH
 here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-beside_script() { # PATH: absolute as it is, or relative to this script's directory
-  local dir=$here path=$1
-  if [[ $path == /* ]]; then
-    printf '%s' "$path"
-    return
-  fi
-  while [[ $path == ../* ]]; do
-    dir=${dir%/*}
-    path=${path#../}
-  done
-  printf '%s/%s' "$dir" "$path"
-}
+library=sha256:cf2dd623631477e3aca3cfd03053b968bccaad1eecd7ccc6b66586a0cf87cca8 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+[[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
-dry_run=no
 renew=no
 within=30
-usage_error() {
-  printf '%s: %s\n\n' "${0##*/}" "$1" >&2
-  usage >&2
-  exit 2
-}
-require_value() {
-  [[ -n $2 ]] || usage_error "$1 needs a value"
-}
 
 usage() {
   cat <<'USAGE'

@@ -8,249 +8,13 @@
 # URL, and that no other member is listed. Exits 0 when all is as expected; otherwise names each member that is missing, extra,
 # unstarted or not answering, and exits 1.
 set -Eeuo pipefail
-# The caller's shell environment must not change what the script does: CDPATH makes `cd` print the directory it
-# chose (and maybe choose another), GLOBIGNORE changes what a glob matches, and SHELLOPTS or BASHOPTS, exported,
-# switch on noclobber, noglob, failglob and the like in every bash started. Back to bash's defaults (xtrace and
-# verbose are left as the caller set them: a way to debug, nothing more).
-unset CDPATH GLOBIGNORE
-set +o noclobber +o noglob +o allexport +o posix +o keyword +o onecmd
-shopt -u failglob nullglob dotglob nocaseglob nocasematch lastpipe
-
-# Every action is announced as "[host] step"; a failure names the host and step it happened in.
-current_host=local
-current_step=start
-step_file=/dev/null
-step() {
-  current_host=$1
-  current_step=$2
-  printf '%s\n' "$2" >"$step_file"
-  printf '[%s] %s\n' "$1" "$2"
-}
-fail() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
-# With errtrace (-E) the trap also fires in pipelines and command substitutions, which are subshells: only the
-# level that runs the steps reports, so each failure is told once.
-report_level=$BASH_SUBSHELL
-on_error() {
-  local status=$1
-  trap - ERR
-  if ((BASH_SUBSHELL == report_level)); then
-    printf 'error: [%s] %s failed (exit status %s)\n' "$current_host" "$current_step" "$status" >&2
-  fi
-  exit "$status"
-}
-trap 'on_error $?' ERR
-
-# The script runs from any working directory (the transport may need the caller's: vagrant looks for the
-# Vagrantfile there). Paths that cluster.json gives are relative to this script's own directory, as the plan
-# writes them: normalised, so any ".." comes first. Each leading "../" takes one directory off `here`, which is
-# the physical path (cd -P, pwd -P), so that the path printed is the file's own: out/../ca.pem reads ca.pem.
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
+unset CDPATH
 here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-beside_script() { # PATH: absolute as it is, or relative to this script's directory
-  local dir=$here path=$1
-  if [[ $path == /* ]]; then
-    printf '%s' "$path"
-    return
-  fi
-  while [[ $path == ../* ]]; do
-    dir=${dir%/*}
-    path=${path#../}
-  done
-  printf '%s/%s' "$dir" "$path"
-}
-
-# Transport: ssh, to each node's address, as a user who may run sudo without a password. Everything a host needs
-# travels in one ssh connection. A jump host is reached through a ProxyCommand that runs ssh with the same
-# options and identity: `ssh -J` would apply none of them to the hop, not even BatchMode.
-# shellcheck disable=SC2016 # a jump host's ProxyCommand holds "$VARIABLE" for its own shell to expand, not this one
-ssh_args=(-o BatchMode=yes -l admin -p 22 -o StrictHostKeyChecking=yes -o 'UserKnownHostsFile=~/.ssh/known_hosts.etcd' -o ConnectTimeout=5 -o 'ProxyCommand=ssh -o BatchMode=yes -l ops -p 2222 -o StrictHostKeyChecking=yes -o '\''UserKnownHostsFile=~/.ssh/known_hosts.etcd'\'' -o ConnectTimeout=5 -i "$ETCD_BOOTSTRAP_SSH_IDENTITY" -W '\''[%h]:%p'\'' -- bastion.example.com')
-# Resolved here, beside the script; exported because the jump host's ProxyCommand reads it too.
-ETCD_BOOTSTRAP_SSH_IDENTITY=$(beside_script ../keys/id_ed25519)
-export ETCD_BOOTSTRAP_SSH_IDENTITY
-ssh_args+=(-i "$ETCD_BOOTSTRAP_SSH_IDENTITY")
-declare -A address=(
-  [master1]=master1.internal.example.com
-  [master2]=master2.internal.example.com
-  [master3]=master3.internal.example.com
-)
-transport_run() { # NODE, with a bash script on standard input: runs it on NODE as the login user
-  ssh "${ssh_args[@]}" -- "${address[$1]}" bash -euo pipefail -s
-}
-transport_describe() { # NODE
-  printf 'ssh %s %s' "${ssh_args[*]}" "${address[$1]}"
-}
-
-# ---- Options every script takes, and the runner that works on hosts in parallel --------------------------------
-dry_run=no
-jobs=8
-only=
-usage_error() {
-  printf '%s: %s\n\n' "${0##*/}" "$1" >&2
-  usage >&2
-  exit 2
-}
-# require_value OPTION VALUE: a usage error when VALUE is empty. Called as a plain command, not in $(…), where its
-# exit would end only the subshell.
-require_value() {
-  [[ -n $2 ]] || usage_error "$1 needs a value"
-}
-# select_hosts HOST...: sets `selected` to the hosts --only names (all of them without --only), in the given order.
-select_hosts() {
-  # Matched as text, never compared as a number: bash arithmetic wraps a huge number around (to a negative one,
-  # and the runner would wait for a free slot forever). 64 connections at once is plenty for one operator.
-  [[ $jobs =~ ^([1-9]|[1-5][0-9]|6[0-4])$ ]] || usage_error "--jobs takes a whole number from 1 to 64, not '$jobs'"
-  selected=()
-  if [[ -z $only ]]; then
-    selected=("$@")
-    return
-  fi
-  local wanted known host
-  IFS=, read -r -a wanted <<<"$only"
-  for host in "${wanted[@]}"; do
-    known=no
-    for candidate; do
-      if [[ $candidate == "$host" ]]; then known=yes; fi
-    done
-    if [[ $known == no ]]; then usage_error "--only: no host named '$host' here (hosts: $*)"; fi
-  done
-  for candidate; do
-    for host in "${wanted[@]}"; do
-      if [[ $candidate == "$host" ]]; then
-        selected+=("$candidate")
-        break
-      fi
-    done
-  done
-}
-
-# command_line WORD...: one line that bash reads back as these words; plain words stay as they are, for a reader.
-command_line() {
-  local word line=()
-  for word; do
-    if [[ $word =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then line+=("$word"); else line+=("$(printf '%q' "$word")"); fi
-  done
-  printf '%s' "${line[*]}"
-}
-
-# remote HOST, with a bash script on standard input: runs it on HOST, or with --dry-run prints it. The script is
-# sent as one { … } group that first points its own standard input at /dev/null: bash reads the whole group before
-# it runs any of it, so no command on the node (apt-get, dpkg, sudo) can read the rest of the script as its input,
-# and a connection cut halfway runs nothing. When the host fails, its last meaningful line on standard error (what
-# ssh or the node said: "Connection refused", "Permission denied (publickey)", "mv: cannot move …") is kept in
-# $reason_file for the summary.
-reason_file=
-remote() {
-  local host=$1 status=0 errors
-  if [[ $dry_run == yes ]]; then
-    printf '[%s] would run, through %s:\n' "$host" "$(transport_describe "$host")"
-    remote_script | sed 's/^/    | /'
-    return 0
-  fi
-  if [[ -z $reason_file ]]; then
-    remote_script | transport_run "$host"
-    return
-  fi
-  errors=$reason_file.stderr
-  remote_script | transport_run "$host" 2>"$errors" || status=$?
-  cat "$errors" >&2
-  if ((status)); then last_reason <"$errors" >"$reason_file"; fi
-  return "$status"
-}
-remote_script() { # the script on standard input, as one group run with standard input from /dev/null
-  printf '{ exec </dev/null\n'
-  cat
-  printf '\n}\n'
-}
-# last_reason, with a command's standard error as input: its last line that says something, without ssh's notices
-# (and without the carriage return ssh ends some of its lines with).
-last_reason() {
-  tr -d '\r' | grep -v -e '^[[:space:]]*$' -e '^Warning: Permanently added ' -e '^Connection to .* closed\.$' | tail -n 1 || true
-}
-
-# run_on_hosts TASK HOST...: runs `TASK HOST` for every host, at most $jobs at a time, one connection each. A host's
-# output is printed whole when it finishes, so the lines of two hosts never mix. A failure on one host does not stop
-# the others. Ends with a summary, and exits 1 when any host failed. Call it as a plain command, never in an `if` or
-# with `||`: bash would then ignore `set -e` in every task, and a failed step would not stop its host.
-run_on_hosts() {
-  local task=$1
-  shift
-  if [[ $dry_run == yes ]]; then
-    local host
-    for host; do "$task" "$host"; done
-    return 0
-  fi
-  local logs running=() succeeded=() failed=() host
-  # Each host's output waits in a temporary directory until the host is done. A TMPDIR that is missing or not
-  # writable fails here, before any host is reached, rather than falling back to /tmp: the caller chose it.
-  logs=$(mktemp -d 2>/dev/null) || fail "cannot make a temporary directory in ${TMPDIR:-/tmp} (TMPDIR): the script keeps each host's output there while it runs; point TMPDIR at a writable directory, or unset it"
-  collect() {
-    local still=() done_host status failed_step reason said children=yes
-    # wait -n answers 127 when no job is left: a host whose shell was killed before it could write its status.
-    wait -n 2>/dev/null || if (($? == 127)); then children=no; fi
-    for done_host in "${running[@]}"; do
-      if [[ $children == no && ! -e $logs/$done_host.status ]]; then printf '%s\n' 137 >"$logs/$done_host.status"; fi
-      if [[ -e $logs/$done_host.status ]]; then
-        cat "$logs/$done_host.log"
-        status=$(<"$logs/$done_host.status")
-        if [[ $status == 0 ]]; then
-          succeeded+=("$done_host")
-        else
-          failed_step=$(<"$logs/$done_host.step")
-          # Why, on the summary line itself (the host's block above has it too): the script's own "error:" line,
-          # if it gave one (not the line that only repeats the step and status), and what the node or ssh said
-          # last on standard error when the connection failed.
-          reason=$(grep '^error: ' "$logs/$done_host.log" | grep -vFx "error: [$done_host] $failed_step failed (exit status $status)" | tail -n 1 || true)
-          reason=${reason#"error: [$done_host] "}
-          reason=${reason#error: }
-          if [[ -s $logs/$done_host.reason ]]; then
-            said=$(<"$logs/$done_host.reason")
-            if [[ -z $reason ]]; then
-              reason=$said
-            elif [[ $said != *"$reason"* ]]; then
-              reason+=" ($said)"
-            fi
-          fi
-          failed+=("$done_host: $failed_step (exit status $status)${reason:+: $reason}")
-        fi
-      else
-        still+=("$done_host")
-      fi
-    done
-    running=("${still[@]}")
-  }
-  for host; do
-    while ((${#running[@]} >= jobs)); do collect; done
-    : >"$logs/$host.step"
-    (
-      report_level=$BASH_SUBSHELL
-      step_file=$logs/$host.step
-      reason_file=$logs/$host.reason
-      # Written under another name, then renamed: collect() must never read a status file half-written.
-      trap 'printf "%s\n" "$?" >"$logs/$host.status.part" && mv -f "$logs/$host.status.part" "$logs/$host.status"' EXIT
-      "$task" "$host"
-    ) >"$logs/$host.log" 2>&1 </dev/null &
-    running+=("$host")
-  done
-  while ((${#running[@]})); do collect; done
-  rm -rf "$logs"
-  # In the order the hosts were given, whatever order they finished in, so that two runs print the same summary.
-  local in_order=() done_host
-  for host; do
-    for done_host in "${succeeded[@]}"; do
-      if [[ $done_host == "$host" ]]; then in_order+=("$host"); fi
-    done
-  done
-  printf '\nsummary: %s of %s hosts succeeded' "${#in_order[@]}" "$#"
-  if ((${#in_order[@]})); then printf ': %s' "${in_order[*]}"; fi
-  printf '\n'
-  if ((${#failed[@]})); then
-    printf 'failed:\n' >&2
-    printf '  %s\n' "${failed[@]}" >&2
-    exit 1
-  fi
-}
+library=sha256:c53a76e2d1b4d6b44bb72a6d40a033352ad219af56a0959dc69c14ed9491ee7a # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+[[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
 usage() {
   cat <<'USAGE'
@@ -275,11 +39,6 @@ USAGE
 }
 
 mode=transport
-etcdctl=etcdctl
-# The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../ca.pem)
-cert=$(beside_script ../kubernetes.pem)
-key=$(beside_script ../kubernetes-key.pem)
 while (($#)); do
   case $1 in
     -h | --help) usage; exit 0 ;;
@@ -297,49 +56,8 @@ while (($#)); do
 done
 select_hosts master1 master2 master3
 
-# What cluster.json says, member by member.
-names=(master1 master2 master3)
+# What cluster.json says, member by member (names and client URLs: lib.sh).
 peer_urls=(https://master1.internal.example.com:2380 https://master2.internal.example.com:2380 https://master3.internal.example.com:2380)
-client_urls=(https://master1.internal.example.com:2379 https://master2.internal.example.com:2379 https://master3.internal.example.com:2379)
-all_client_urls=https://master1.internal.example.com:2379,https://master2.internal.example.com:2379,https://master3.internal.example.com:2379
-
-# etcdctl on this machine, with the client certificate: every member enforces client-certificate auth.
-etcdctl_local() {
-  local command=("$etcdctl" --cacert="$ca" --cert="$cert" --key="$key" --dial-timeout=3s --command-timeout=5s "$@")
-  if [[ $dry_run == yes ]]; then
-    printf '[local] would run: ETCDCTL_API=3 %s\n' "$(command_line "${command[@]}")"
-    return 0
-  fi
-  ETCDCTL_API=3 "${command[@]}"
-}
-
-via_master=
-# reach_master: sets via_master to the first selected master that answers through the transport and has what
-# verify.via in cluster.json needs there (docker). A master reached without the tool is a usage error
-# (exit 2), never a member that does not answer; one not reached is skipped for the next.
-reach_master() {
-  local name reached
-  for name in "${selected[@]}"; do
-    if [[ $dry_run == yes ]]; then
-      via_master=$name
-      return 0
-    fi
-    step "$name" "reach it to run etcdctl there"
-    reached=0
-    # shellcheck disable=SC2016 # expanded on the master
-    transport_run "$name" <<<'command -v docker >/dev/null || exit 3' || reached=$?
-    if ((reached == 0)); then
-      via_master=$name
-      return 0
-    fi
-    if ((reached == 3)); then
-      printf '%s not found on %s: set verify.via in cluster.json ("docker", "crictl" or "local"), or run %s --local\n' docker "$name" "${0##*/}" >&2
-      exit 2
-    fi
-    printf '[%s] not reachable; trying the next master\n' "$name"
-  done
-  fail "no master is reachable through the transport"
-}
 
 # etcdctl in the etcd image on a master, through the transport. The tutorial runs it with `docker run -it`,
 # which fails without a terminal ("the input device is not a TTY"), so -it is left out here.
@@ -349,7 +67,6 @@ etcdctl_remote() {
     --dial-timeout=3s --command-timeout=5s "$@")
   remote "$via_master" <<<"$command"
 }
-remote_tls=(--cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem)
 
 # The members to report on: all of them, or those --only names.
 declare -A checked=()
