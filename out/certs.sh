@@ -13,7 +13,7 @@ set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
 unset CDPATH
 here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:923d6e07aa0445813683de13bb2096ebb982b9f9a3ce9d9fa4312644a110779f # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:31fb1c3fd9b136139b01a0feb2a359fe2163b27a723eba53503978bd9cf22ad1 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:923d6e07aa0445813683de13bb2096ebb982b9f9a3ce9d9fa4312644a110779f ]]; then
+if [[ ${library-} != sha256:31fb1c3fd9b136139b01a0feb2a359fe2163b27a723eba53503978bd9cf22ad1 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:923d6e07aa0445813683de13bb2096ebb982b9f9a3ce9d9fa4312644a110779f >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:31fb1c3fd9b136139b01a0feb2a359fe2163b27a723eba53503978bd9cf22ad1 >&2
   fi
   exit 2
 fi
@@ -347,8 +347,9 @@ reach_master() {
   fail "no master is reachable through the transport"
 }
 
-# The clock check: a node's clock, read at the end of its one connection, against this machine's clock when the
-# connection returns. The gap between the two readings is the connection's close, a few milliseconds.
+# The clock check: a node's clock, read at the end of its one connection, against this machine's clock the moment that
+# line arrives here (stamp_clock), not when the whole connection has closed: the close (ssh's exit, the subshell's,
+# every process in between) took over a second on a busy machine, and made a node with a good clock look behind.
 max_skew=1
 # shellcheck disable=SC2016 # the backquotes mark commands for the reader; nothing here is expanded
 skew_advice='On the node, `ntpq -p` lists the time servers it polls (a * marks the one it follows), and `systemctl status ntp` whether the service runs. No server reached: let UDP port 123 out to them (firewall, security group). Every node off by about the same: this machine'\''s clock is the one to fix.'
@@ -356,10 +357,24 @@ clock_line() { # the line a remote script ends with, for check_clock to read
   # shellcheck disable=SC2016 # expanded by the remote shell
   printf '%s\n' 'printf "clock: %s\n" "$(date +%s.%N)"'
 }
+# stamp_clock, with a node's output as input: passes it on, its "clock: NODE_TIME" line as "clock: NODE_TIME LOCAL_TIME".
+# The local time is bash's $EPOCHREALTIME (5.0 and later; its decimal mark follows LC_NUMERIC), which starts no
+# process; an older bash asks date.
+stamp_clock() {
+  local line now
+  while IFS= read -r line || [[ -n $line ]]; do
+    if [[ $line == 'clock: '* ]]; then
+      now=${EPOCHREALTIME:-}
+      now=${now/,/.}
+      line+=" ${now:-$(date +%s.%N)}"
+    fi
+    printf '%s\n' "$line"
+  done
+}
 check_clock() { # NODE OUTPUT: fails when the node's clock differs from this machine's by more than max_skew
   local node=$1 now remote_time skew
-  now=$(date +%s.%N)
-  remote_time=$(sed -n 's/^clock: //p' <<<"$2" | tail -n 1)
+  read -r remote_time now < <(sed -n 's/^clock: //p' <<<"$2" | tail -n 1) || true
+  now=${now:-$(date +%s.%N)}
   step "$node" "check the clock: within $max_skew s of this machine's"
   [[ $remote_time =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "[$node] the clock could not be read (got '$remote_time')"
   skew=$(awk -v r="$remote_time" -v l="$now" 'BEGIN { d = r - l; printf "%+.3f", d }')

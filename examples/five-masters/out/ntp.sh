@@ -11,7 +11,7 @@ set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
 unset CDPATH
 here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:053ef595a839a3a0c30d78f17809e8c1fab331dec797d06cb0b68f475224fd83 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:d31d0e8850ccfd95a59890b31fb8f75d935683e463eb4ed79e2ff539418e63dc # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -102,7 +102,7 @@ fi
 date -R
 REMOTE
     clock_line
-  } | remote "$node") || {
+  } | remote "$node" | stamp_clock) || {
     local status=$?
     if [[ -n $output ]]; then printf '%s\n' "$output"; fi
     return "$status"

@@ -15,7 +15,7 @@ set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
 unset CDPATH
 here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:9d2d3f910a983d341aa361c93c717a01df76c93c556e667f7d93725ab57aa660 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:848201108136b534d03887e552862b4b6c26068e7a701bf7525075c54a91bced # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

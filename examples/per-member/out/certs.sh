@@ -20,7 +20,7 @@ set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
 unset CDPATH
 here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:cf2dd623631477e3aca3cfd03053b968bccaad1eecd7ccc6b66586a0cf87cca8 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:c1021195e0edd307683840ba764b6bcdd5289bbbc8e609a2234651c348dca984 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

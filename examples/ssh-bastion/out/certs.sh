@@ -13,7 +13,7 @@ set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
 unset CDPATH
 here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:c53a76e2d1b4d6b44bb72a6d40a033352ad219af56a0959dc69c14ed9491ee7a # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:5ffea5ba03bf24bb4f92f3db9d0be45db25c192469a28175cc90c9602fd1bc64 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
