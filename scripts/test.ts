@@ -50,18 +50,19 @@ const isolated = process.getuid?.() === 0 && has('unshare') && has('ip');
 const jobsSetting = process.env['ETCD_BOOTSTRAP_TEST_JOBS'];
 const jobs = jobsSetting ? Math.max(1, Number.parseInt(jobsSetting, 10) || 1) : isolated ? 4 : 1;
 
-/** Seconds each suite took last time, where known. */
-function rememberedDurations(): Record<string, number> {
+/** Seconds each suite took: on this machine last time, else in the run recorded in test/durations.json. */
+function rememberedDurations(file: string): Record<string, number> {
   try {
-    return JSON.parse(readFileSync(durationsFile, 'utf8')) as Record<string, number>;
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
   } catch {
     return {};
   }
 }
-const remembered = rememberedDurations();
-// The longest first, so that the last to start is short. Never run here before: a suite's size stands in for its
-// time (the live suites are the long files), ahead of every remembered one of the same estimate.
-const estimate = (suite: string) => remembered[suite] ?? statSync(join(suitesDir, suite)).size / 500;
+const remembered = rememberedDurations(durationsFile);
+const recorded = rememberedDurations(join(root, 'test', 'durations.json'));
+// The longest first, so that the last to start is short (a CPU-bound suite started last was the whole run's tail).
+// A suite in neither record: its size stands in for its time.
+const estimate = (suite: string) => remembered[suite] ?? recorded[suite] ?? statSync(join(suitesDir, suite)).size / 500;
 const queue = [...suites].sort((a, b) => estimate(b) - estimate(a) || a.localeCompare(b));
 
 // No suite takes a tenth of this: one that does hangs, and must not hold CI until its own limit.
