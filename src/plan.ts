@@ -226,8 +226,15 @@ export interface Plan {
   subjectAltNameChecks: string[];
   peerUrls: string[];
   clientUrls: string[];
-  /** ETCD_INITIAL_CLUSTER: name=peerUrl for every member, in cluster.json's order. */
+  /** ETCD_INITIAL_CLUSTER: name=peerUrl for every founding member, in cluster.json's order. */
   initialCluster: string;
+  /**
+   * restore.sh's --initial-cluster: name=peerUrl for every member now (the founding ones, less those removed, with
+   * those that joined), in cluster.json's order. A restore starts a new cluster of the members there are: one named
+   * here but not restored would stay an unstarted voting member, and a member not named here cannot start
+   * ("couldn't find local name … in the initial cluster configuration").
+   */
+  restoreInitialCluster: string;
   /** The partial under templates/partials/ that is the manifest of the chosen profile. */
   manifestPartial: string;
   etcd: {
@@ -896,6 +903,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     peerUrls: members.map((m) => m.peerUrl),
     clientUrls: members.map((m) => m.clientUrl),
     initialCluster: initial,
+    restoreInitialCluster: initialCluster(members),
     manifestPartial: `manifest/${etcd.profile}`,
     etcd: {
       profile: etcd.profile,

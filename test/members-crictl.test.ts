@@ -9,9 +9,10 @@
 // distribute.sh; a dry run of adding master4 (the plan and every command, nothing changed); --apply adds it as a
 // learner and promotes it; a dry run of removing master4 while it leads (move-leader first); master1's disk dies
 // (its kubelet cannot start etcd: no container on the first master, where etcdctl used to be run), and
-// "rejoinedWith" replaces it, dry run first, then --apply.
+// "rejoinedWith" replaces it, dry run first, then --apply. Then restore.sh --apply of a fresh backup restores the
+// members there are: all four after master4's join, and the three left after its removal.
 import { suite } from 'uvu';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ETCD_35, ETCD_35_BIN, needing, requireEtcd35, requireTools } from './support/tools.js';
 import { check, explain, indent, sleep, type RunResult } from './support/live-cluster.js';
@@ -174,6 +175,36 @@ s('master1\'s disk dies and its etcd cannot start (no container where etcdctl ra
   check(list.length === 4 && list.every((m) => m.status === 'started' && !m.learner) && list.some((m) => m.name === 'master1'), () => `master1 is a started voting member again: ${JSON.stringify(list)}`);
   for (const n of ['master2', 'master3', 'master4']) check(l.kubelet.pids()[n] === pids[n], () => `${n} should not restart:\n${l.kubelet.history()}`);
   console.log(`  master1 replaced: ${calls.filter((c) => / crictl exec /.test(c)).length} etcdctl calls in a container, none on master1`);
+});
+
+/** backup.sh through crictl, then restore.sh --apply of that snapshot; fails with what they said. */
+async function backupAndRestore(l: LiveWorld, what: string): Promise<void> {
+  const backup = await l.script('backup.sh');
+  check(backup.code === 0, () => `${what}: backup.sh: ${explain(backup)}`);
+  const dir = join(l.world.project, 'backups');
+  const snapshot = readdirSync(dir).filter((f) => f.endsWith('.db') && !f.startsWith('.')).sort().at(-1);
+  check(snapshot !== undefined, `${what}: backup.sh left a snapshot in ${dir}`);
+  const restore = await l.script('restore.sh', [join(dir, snapshot), '--apply']);
+  check(restore.code === 0, () => `${what}: restore.sh --apply: ${explain(restore)}\n${l.kubelet.history()}`);
+}
+
+s('restore.sh after a join: master4 joined with joinedWith, and the restored cluster is all four members, each under its own name (before, the restore failed on master4: not in the initial cluster)', async (state) => {
+  const l = live(state);
+  await backupAndRestore(l, 'restore after master4 joined');
+  const list = await members(l);
+  const names = list.map((m) => m.name).sort();
+  check(JSON.stringify(names) === JSON.stringify(['master1', 'master2', 'master3', 'master4']) && list.every((m) => m.status === 'started' && !m.learner), () => `the restored cluster should be master1 to master4, all started voters: ${JSON.stringify(list)}`);
+});
+
+s('restore.sh after a removal: members.sh --apply removes master4, and the restored cluster is the three members there are, with no unstarted member left (before, master4 came back as one)', async (state) => {
+  const l = live(state);
+  l.regenerate((c) => ((c.masters as Master[]).find((m) => m.name === 'master4')!.removed = true));
+  const removal = await l.script('members.sh', ['--apply']);
+  check(removal.code === 0, () => `members.sh --apply (remove master4): ${explain(removal)}\n${l.kubelet.history()}`);
+  await backupAndRestore(l, 'restore after master4 was removed');
+  const list = await members(l);
+  const names = list.map((m) => m.name).sort();
+  check(JSON.stringify(names) === JSON.stringify(['master1', 'master2', 'master3']) && list.every((m) => m.status === 'started' && !m.learner), () => `the restored cluster should be master1 to master3, all started voters, and no master4: ${JSON.stringify(list)}`);
 });
 
 s.run();

@@ -54,6 +54,16 @@ test('adding master4 and master5, removing master2, replacing master3: at each s
   assert.is.not(replaced['master3-etcd.manifest'], removed['master3-etcd.manifest'], 'the replaced member\'s own manifest changes');
 });
 
+test('restore.sh restores the members there are now: the founding ones, less those removed, with those that joined or rejoined, each under its own name and peer URL', () => {
+  const cluster = load([founders[0]!, { name: 'master2', removed: true }, { name: 'master3', rejoinedWith: ['master1', 'master4'] }, { name: 'master4', joinedWith: ['master1', 'master2', 'master3'] }]);
+  const p = plan(cluster, context);
+  assert.is(p.restoreInitialCluster, `master1=${peer(1)},master3=${peer(3)},master4=${peer(4)}`, 'master2 (removed) is not restored; master4 (joined) is');
+  assert.is(p.initialCluster, `master1=${peer(1)},master2=${peer(2)},master3=${peer(3)}`, 'the founding set is what the founders bootstrapped with');
+  const restore = render(p).find((f) => f.path === 'restore.sh')!.content;
+  assert.ok(restore.includes(`initial_cluster='${p.restoreInitialCluster}'`) || restore.includes(`initial_cluster=${p.restoreInitialCluster}`), `restore.sh restores with the members there are now:\n${restore.split('\n').filter((l) => l.includes('initial_cluster=')).join('\n')}`);
+  assert.is(plan(load(founders), context).restoreInitialCluster, plan(load(founders), context).initialCluster, 'with no join or removal, the restore\'s initial cluster is the founding one (the tutorial\'s restore.sh does not change)');
+});
+
 test('members.sh gets every master cluster.json knows, with what it says of each; learners from etcd 3.4', () => {
   const cluster = load([founders[0]!, { name: 'master2', removed: true }, { name: 'master3', rejoinedWith: ['master1'] }, { name: 'master4', joinedWith: ['master1', 'master3'] }], { image: 'quay.io/coreos/etcd:v3.4.23' });
   const m = plan(cluster, context).membership;
