@@ -17,7 +17,7 @@
 // next run starts the longest first.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,8 @@ interface Outcome {
   failed: number;
   skipped: number;
   seconds: number;
+  /** CPU seconds, user and system, of every process of the suite. */
+  cpu: number;
   output: string;
 }
 
@@ -92,6 +94,15 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+const CPU_MARK = 'npm-test-cpu: ';
+/** The CPU seconds (user and system) of the suite's processes, from `times`' second line, and the output without it. */
+function cpuOf(output: string): { cpu: number; rest: string } {
+  const at = output.lastIndexOf(CPU_MARK);
+  if (at < 0) return { cpu: 0, rest: output };
+  const times = [...output.slice(at).split('\n')[1]!.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { cpu: times.reduce((a, b) => a + b, 0), rest: output.slice(0, at) };
+}
+
 const count = (plain: string, label: string) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(plain)?.[1] ?? 0);
 
 // uvu's colours are escape codes in a log: off (kleur obeys NO_COLOR; FORCE_COLOR would overrule it).
@@ -100,8 +111,11 @@ const { FORCE_COLOR: _forced, ...withoutColour } = process.env;
 function runSuite(suite: string): Promise<Outcome> {
   const started = process.hrtime.bigint();
   const command = [process.execPath, uvu, 'dist/test', `^${escape(suite)}$`];
-  // In its own network namespace, loopback up: the suite's addresses and ports are its own.
-  const words = isolated ? ['unshare', '--net', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...command] : command;
+  // In its own network namespace, loopback up: the suite's addresses and ports are its own. The shell around it
+  // reports the CPU time the suite used (its processes', waited for: `times`), which says which suites compete for
+  // the cores and which only wait.
+  const shell = `${isolated ? 'ip link set lo up || exit 1; ' : ''}"$@"; status=$?; printf '${CPU_MARK}' >&2; times >&2; exit $status`;
+  const words = [...(isolated ? ['unshare', '--net', '--'] : []), 'sh', '-c', shell, 'sh', ...command];
   return new Promise((resolve) => {
     // A process group of its own, so that a suite that hangs can be stopped with everything it started.
     const child = spawn(words[0]!, words.slice(1), {
@@ -128,6 +142,8 @@ function runSuite(suite: string): Promise<Outcome> {
       running.delete(child.pid!);
       if (timedOut) output += `\nnpm test: ${suite} still ran after ${SUITE_LIMIT_SECONDS} s: stopped, with every process it started\n`;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const { cpu, rest } = cpuOf(output);
+      output = rest;
       const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
       // uvu's Total counts the tests that ran, skipped ones not included.
       const total = count(plain, 'Total');
@@ -137,7 +153,7 @@ function runSuite(suite: string): Promise<Outcome> {
       const crashed = status !== 0 || !/^\s*Total:/m.test(plain);
       const failed = Math.max(total - passed, crashed ? 1 : 0);
       const ending = crashed && total === passed ? `\nnpm test: ${suite} ended with ${signal ? `signal ${signal}` : `exit status ${status}`} before all was reported\n` : '';
-      resolve({ suite, passed, failed, skipped, seconds, output: output + ending });
+      resolve({ suite, passed, failed, skipped, seconds, cpu, output: output + ending });
     });
   });
 }
@@ -163,12 +179,13 @@ try {
 }
 
 const sum = (pick: (o: Outcome) => number) => outcomes.reduce((total, o) => total + pick(o), 0);
-console.log('\nsuite times (longest first):');
+console.log('\nsuite times (longest first), and the CPU time each used:');
 for (const o of [...outcomes].sort((a, b) => b.seconds - a.seconds)) {
   const mark = o.failed ? `  FAILED ${o.failed}` : o.skipped ? `  skipped ${o.skipped}` : '';
-  console.log(`  ${o.seconds.toFixed(1).padStart(7)} s  ${o.suite}${mark}`);
+  console.log(`  ${o.seconds.toFixed(1).padStart(7)} s  ${o.cpu.toFixed(1).padStart(7)} s CPU  ${o.suite}${mark}`);
 }
-console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(7)} s  in all (${sum((o) => o.seconds).toFixed(1)} s of suites, ${jobs} at a time)`);
+const cores = availableParallelism();
+console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(7)} s  ${sum((o) => o.cpu).toFixed(1).padStart(7)} s CPU  in all (${sum((o) => o.seconds).toFixed(1)} s of suites, ${jobs} at a time, ${cores} core${cores === 1 ? '' : 's'})`);
 const skipped = sum((o) => o.skipped);
 if (skipped) console.log(`${skipped} skipped: the notices above say what each needs`);
 const failed = sum((o) => o.failed);
