@@ -7,8 +7,9 @@
 # digest file beside it and reads it with `etcdutl snapshot status`; then it shows the plan. Only with --apply,
 # the one consent it asks for (it runs unattended), it carries it out:
 #   1. copies the snapshot to every master, checks it there again, and restores it there with `etcdutl
-#      snapshot restore`, with that member's --name, --initial-cluster (every master), --initial-advertise-peer-urls
-#      and a NEW --initial-cluster-token (so that the restored cluster can never join the old one by mistake), into
+#      snapshot restore`, with that member's --name, --initial-cluster (every member now: the founding ones, less
+#      those removed, with those that joined), --initial-advertise-peer-urls and a NEW --initial-cluster-token (so
+#      that the restored cluster can never join the old one by mistake), into
 #      a directory of this run beside the data directory (/var/lib/etcd.restoring-<UTC time>), or inside
 #      it (/var/lib/etcd/.etcd-bootstrap-restore-<UTC time>) where it runs etcdutl in the running etcd container,
 #      which sees no other directory of the master. No member is stopped yet: a failure here changes nothing;

@@ -7,8 +7,9 @@
 # digest file beside it and reads it with `etcdctl snapshot status`; then it shows the plan. Only with --apply,
 # the one consent it asks for (it runs unattended), it carries it out:
 #   1. copies the snapshot to every master, checks it there again, and restores it there with `etcdctl
-#      snapshot restore`, with that member's --name, --initial-cluster (every master), --initial-advertise-peer-urls
-#      and a NEW --initial-cluster-token (so that the restored cluster can never join the old one by mistake), into
+#      snapshot restore`, with that member's --name, --initial-cluster (every member now: the founding ones, less
+#      those removed, with those that joined), --initial-advertise-peer-urls and a NEW --initial-cluster-token (so
+#      that the restored cluster can never join the old one by mistake), into
 #      a directory of this run beside the data directory (/var/lib/etcd.restoring-<UTC time>). No member is stopped yet: a failure here changes nothing;
 #   2. moves every master's manifest out of /etc/kubernetes/manifests (kubelet loads every file there) to
 #      /etc/kubernetes/etcd.manifest.restore-<UTC time>, and waits until etcd no longer listens on the member's own
