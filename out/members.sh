@@ -233,10 +233,10 @@ current_list() { # the client URLs of the members now, one a line
     if [[ $client != - ]]; then printf '%s\n' "$client"; fi
   done < <(live_members)
 }
-current_urls() { # the client URLs of the members now, comma-separated (for etcdctl --endpoints)
+current_urls() { # [URL]: the client URLs of the members now but URL, comma-separated (for etcdctl --endpoints)
   local urls=() id status name peer client learner
   while read -r id status name peer client learner; do
-    if [[ $client != - ]]; then urls+=("$client"); fi
+    if [[ $client != - && $client != "${1:-}" ]]; then urls+=("$client"); fi
   done < <(live_members)
   (IFS=,; printf '%s' "${urls[*]}")
 }
@@ -282,10 +282,16 @@ REMOTE
 # reconfigure ARGS…: etcdctl member add/remove, tried again while etcd answers "unhealthy cluster": with
 # --strict-reconfig-check (the default) a member refuses a membership change until every voting member has been
 # connected to it for 5 s (etcdserver's HealthInterval), which a member restarted a moment ago has not.
-reconfigure() {
-  local deadline=$((SECONDS + timeout)) said
+# --not URL: not through the member at URL. A member that etcdctl asks to remove itself applies the removal, stops,
+# and answers "etcdserver: server stopped" though the removal is done (seen live on etcd 3.5): so the others are asked.
+reconfigure() { # [--not URL] ARGS…
+  local deadline=$((SECONDS + timeout)) said not=
+  if [[ $1 == --not ]]; then
+    not=$2
+    shift 2
+  fi
   while :; do
-    if said=$(etcdctl_run "$@" --endpoints="$(current_urls)" 2>&1); then
+    if said=$(etcdctl_run "$@" --endpoints="$(current_urls "$not")" 2>&1); then
       printf '%s\n' "$said"
       return 0
     fi
@@ -307,7 +313,7 @@ remove_member() { # NAME
     etcdctl_run move-leader "$target" --endpoints="$(current_urls)"
   fi
   step "$name" "etcdctl member remove $id"
-  reconfigure member remove "$id"
+  reconfigure --not "${known_clients[$(index_of_name "$name")]}" member remove "$id"
   step "$name" "move its manifest out of /etc/kubernetes/manifests and its data directory aside"
   if ! aside "$name"; then
     printf '  %s was removed from the cluster, but its manifest and data directory could not be moved aside: do it on %s when it is back (mv %s %s.%s)\n' "$name" "$name" /etc/kubernetes/manifests/etcd.manifest /etc/kubernetes/etcd.manifest.removed "$stamp"
@@ -372,7 +378,7 @@ REMOTE
   done
   if [[ $promoted == no ]]; then
     step "$name" "it did not catch up within ${timeout}s: etcdctl member remove $id, its manifest moved aside"
-    reconfigure member remove "$id" || true
+    reconfigure --not "$url" member remove "$id" || true
     aside "$name" || true
     fail "$name did not start and catch up within ${timeout}s, so it was removed again: the cluster has the members it had before. Look at its etcd log on $name (kubelet's pod log), fix the cause, and run members.sh --apply again"
   fi
