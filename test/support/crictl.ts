@@ -42,12 +42,22 @@ interface CrictlWorld {
 
 /** crictl's `ps` and `exec`, the same in every world: only what the scripts call, strictly. */
 function crictlText(world: CrictlWorld): string {
-  return String.raw`#!/usr/bin/env bash
+  return String.raw`#!/bin/bash
 # Stand-in for crictl: see test/support/crictl.ts.
 set -euo pipefail
 ${world.prelude}
 running() {
 ${world.running}
+}
+# A container ID as crictl prints it (13 hex digits), the same for the same container every time: FNV-1a of its
+# name, in bash's arithmetic (no process to start).
+container_id() {
+  local text=$1 hash=$((0xcbf29ce484222325)) i char
+  for ((i = 0; i < ${'$'}{#text}; i++)); do
+    printf -v char '%d' "'${'$'}{text:i:1}"
+    hash=$(((hash ^ char) * 0x100000001b3))
+  done
+  printf '%013x' $((hash & 0xfffffffffffff))
 }
 id=${world.id}
 mounts=(${world.mounts.map(q).join(' ')})
@@ -118,10 +128,11 @@ if [[ -z ${'$'}{SUDO_USER:-} ]]; then
   exit 1
 fi
 host_root=$STANDIN_DIR/hosts/$STANDIN_HOST`,
-    running: String.raw`  local pid
-  pid=$(cat "$host_root/kubelet/etcd.pid" 2>/dev/null) || return 1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -q etcd "/proc/$pid/cmdline" 2>/dev/null`,
-    id: String.raw`$(printf '%s' "etcd $STANDIN_HOST" | sha256sum | cut -c1-13)`,
+    // Read with bash's own read, not cat and grep: the scripts call crictl hundreds of times a suite.
+    running: String.raw`  local pid= comm=
+  { read -r pid <"$host_root/kubelet/etcd.pid"; } 2>/dev/null || [[ -n $pid ]] || return 1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && { read -r comm <"/proc/$pid/comm"; } 2>/dev/null && [[ $comm == etcd* ]]`,
+    id: String.raw`$(container_id "etcd $STANDIN_HOST")`,
     mounts: options.mounts,
     mountPath: '$host_root/fs/$mount',
     bin: options.etcdBin,
@@ -147,12 +158,14 @@ export function crictlForNamespaces(options: { etcdctl: string; mounts: string[]
   exit 1
 fi
 mine=$(readlink /proc/self/ns/mnt)`,
-    running: String.raw`  local dir
+    // -ef: the same namespace (one nsfs inode), without a readlink and a cat per process.
+    running: String.raw`  local dir comm
   for dir in /proc/[0-9]*; do
-    if [[ $(cat "$dir/comm" 2>/dev/null) == etcd && $(readlink "$dir/ns/mnt" 2>/dev/null) == "$mine" ]]; then return 0; fi
+    { read -r comm <"$dir/comm"; } 2>/dev/null || continue
+    if [[ $comm == etcd && $dir/ns/mnt -ef /proc/self/ns/mnt ]]; then return 0; fi
   done
   return 1`,
-    id: String.raw`$(printf '%s' "$mine" | sha256sum | cut -c1-13)`,
+    id: String.raw`$(container_id "$mine")`,
     mounts: options.mounts,
     mountPath: '$mount',
     bin: options.etcdctl.slice(0, slash),

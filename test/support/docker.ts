@@ -55,7 +55,7 @@ fi`);
 
 /** The stand-in's text: `prelude` (bash run first: who may call it), then docker run, the same in every world. */
 function dockerText(options: DockerOptions, prelude: string): string {
-  return String.raw`#!/usr/bin/env bash
+  return String.raw`#!/bin/bash
 # Stand-in for docker: see test/support/docker.ts.
 set -euo pipefail
 ${prelude}

@@ -872,7 +872,7 @@ export function writeStandIns(cluster: LiveCluster): { bin: string; log: string;
   // On master N, 127.0.0.1 is master N's own loopback; here a kubeadm-profile member's stand-in for it is its own
   // address (mapToMachine moved its listeners there), so a script run "on" that machine has 127.0.0.1 moved the same way.
   const loopbacks = cluster.members.map((m, i) => q(m.httpProbes.length ? memberLoopback(i) : '127.0.0.1')).join(' ');
-  const header = (name: string) => `#!/usr/bin/env bash
+  const header = (name: string) => `#!/bin/bash
 # Stand-in for ${name}, written by test/support/live-cluster.ts.
 set -euo pipefail
 printf '%s\\n' "${name} $*" >>${q(log)}

@@ -45,7 +45,7 @@ export function dryRunPrints(run: RunResult, what: string, commands: RegExp[]): 
  * "docker" or "crictl" etcdctl belongs in a container, and any other call shows up in etcdctlOutside().
  */
 export function forbidEtcdctlOutside(live: LiveWorld): void {
-  const text = `#!/usr/bin/env bash
+  const text = `#!/bin/bash
 printf '%s %s\\n' "\${STANDIN_HOST:-local}" "$*" >>"$STANDIN_DIR/log/etcdctl-outside-a-container"
 echo 'etcdctl: not on this machine: the test allows etcdctl only in the etcd container' >&2
 exit 1

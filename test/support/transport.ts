@@ -55,20 +55,23 @@ export const vagrantCall = (host: string) => `vagrant ssh ${host} -- bash -euo p
 // ---------------------------------------------------------------------------------------------------------------
 // The stand-ins. Each is a bash script written into the test's temporary directory.
 
-const TRANSPORT = String.raw`#!/usr/bin/env bash
+const TRANSPORT = String.raw`#!/bin/bash
 # Stand-in for vagrant and ssh (see test/support/transport.ts). Records each call, then runs it on hosts/HOST.
 set -euo pipefail
 : "${'$'}{STANDIN_DIR:?}"
 tool=${'$'}{0##*/}
 calls=$STANDIN_DIR/log/calls
-mkdir -p "$calls"
+[[ -d $calls ]] || mkdir -p "$calls"
+# Times in nanoseconds from bash's own clock (EPOCHREALTIME, microseconds): every process a stand-in starts costs
+# milliseconds of CPU on a small machine, and the tests start thousands.
+now() { printf '%s000\n' "${'$'}{EPOCHREALTIME/[.,]/}"; }
 # One record per call, named by its start time (and pid): calls made in parallel never share one.
-id=$(date +%s%N)-$$
+id=${'$'}{EPOCHREALTIME/[.,]/}000-$$
 printf '%s\n' "$tool" >"$calls/$id.tool"
 printf '%s\0' "$@" >"$calls/$id.argv"
 : >"$calls/$id.stdin"
-date +%s%N >"$calls/$id.start"
-trap 'date +%s%N >"$calls/$id.end"' EXIT
+now >"$calls/$id.start"
+trap 'now >"$calls/$id.end"' EXIT
 
 unsupported() {
   printf 'stand-in %s: unsupported call: %s %s\n' "$tool" "$tool" "$*" >&2
@@ -149,7 +152,7 @@ if [[ -f $STANDIN_DIR/state/$host/family ]]; then
   path="$STANDIN_DIR/remote-bin-$family:$STANDIN_DIR/remote-bin-common:$STANDIN_DIR/system-bin"
 fi
 tmp=$STANDIN_DIR/tmp/$host
-mkdir -p "$tmp"
+[[ -d $tmp ]] || mkdir -p "$tmp"
 skew=STANDIN_SKEW_${'$'}{host//[^A-Za-z0-9_]/_}
 cd "$root/home"
 # ssh joins the command's words with spaces and hands the string to the login shell.
@@ -162,7 +165,7 @@ rewrite | env -i HOME="$root/home" USER=vagrant LOGNAME=vagrant SHELL=/bin/bash 
 export const REMOTE_LOG = String.raw`remote_log() { local IFS=$'\t'; printf '%s\t%s\n' "$STANDIN_HOST" "$*" >>"$STANDIN_DIR/log/remote.log"; }
 state=$STANDIN_DIR/state/$STANDIN_HOST`;
 
-const SUDO = String.raw`#!/usr/bin/env bash
+const SUDO = String.raw`#!/bin/bash
 # Stand-in for sudo: records the command, runs it as this user without DEBIAN_FRONTEND (sudo's env_reset drops
 # it), then records what the manifest directory holds, so the test sees every state kubelet could have seen.
 # For install, it also records the mode of the directory the file comes from (the remote stage).
@@ -173,7 +176,7 @@ remote_log sudo "$@"
 if [[ ${'$'}{1:-} == -n ]]; then shift; fi
 export SUDO_USER=${'$'}{USER:-vagrant}
 command=("$@")
-if [[ $(id -u) != 0 ]]; then
+if ((EUID != 0)); then
   # Off root, only root may give a file away, and stat would name this user: answer as root would.
   case ${'$'}{1:-} in
     chown) remote_log note 'chown skipped: not root'; exit 0 ;;
@@ -194,14 +197,22 @@ if [[ $(id -u) != 0 ]]; then
 fi
 if [[ ${'$'}{command[0]:-} == install ]]; then
   source_file=${'$'}{command[${'$'}{#command[@]} - 2]}
-  remote_log stage "$(stat -c %a "$(dirname "$source_file")")" "$source_file"
+  remote_log stage "$(stat -c %a "${'$'}{source_file%/*}")" "$source_file"
 fi
-env -u DEBIAN_FRONTEND "${'$'}{command[@]}"
+# In a subshell, exec'd: the command named, never a bash builtin of that name (as env -u would run it, in one process
+# fewer: each costs milliseconds here, and the tests run sudo thousands of times).
+(
+  unset DEBIAN_FRONTEND
+  exec "${'$'}{command[@]}"
+)
 status=$?
 manifests=$STANDIN_DIR/hosts/$STANDIN_HOST/fs/etc/kubernetes/manifests
 if [[ -d $manifests ]]; then
-  listing=$(ls -A "$manifests" | tr '\n' ' ')
-  remote_log manifests "${'$'}{listing% }"
+  # What ls -A lists, from a glob: hidden files too, sorted alike (the remote login's locale is C.UTF-8).
+  shopt -s dotglob nullglob
+  listing=("$manifests"/*)
+  listing=("${'$'}{listing[@]##*/}")
+  remote_log manifests "${'$'}{listing[*]}"
 fi
 exit "$status"
 `;
@@ -223,7 +234,7 @@ service_units() { # PACKAGE FAMILY
 }
 installed_service() { # PACKAGE FAMILY: the package's units, and its configuration file unless one is there
   local unit file= text=
-  mkdir -p "$state"
+  [[ -d $state ]] || mkdir -p "$state"
   for unit in $(service_units "$1" "$2"); do printf '%s\n' "$unit" >>"$state/units"; done
   case $2:$1 in
     debian:chrony)
@@ -245,7 +256,7 @@ installed_service() { # PACKAGE FAMILY: the package's units, and its configurati
   fi
 }`;
 
-const APT_GET = String.raw`#!/usr/bin/env bash
+const APT_GET = String.raw`#!/bin/bash
 # Stand-in for apt-get: records its arguments and DEBIAN_FRONTEND. Like the real one, "install" without -y asks
 # "Do you want to continue? [Y/n]" and reads the answer from standard input (which, under "bash -s", is the rest
 # of the script); anything but y aborts. What it installs, dpkg-query then knows (state/HOST/packages), and, as
@@ -265,7 +276,7 @@ if [[ ${'$'}{1:-} == install && $yes == no ]]; then
   [[ $answer == [Yy]* ]] || { echo 'Abort.'; exit 1; }
 fi
 if [[ ${'$'}{1:-} == install ]]; then
-  mkdir -p "$state"
+  [[ -d $state ]] || mkdir -p "$state"
   for arg in "${'$'}{@:2}"; do
     if [[ $arg != -* ]]; then
       printf '%s\n' "$arg" >>"$state/packages"
@@ -277,7 +288,7 @@ if [[ ${'$'}{1:-} == install ]]; then
 fi
 `;
 
-const APT_CACHE = String.raw`#!/usr/bin/env bash
+const APT_CACHE = String.raw`#!/bin/bash
 # Stand-in for apt-cache show PACKAGE: the node's apt lists are Debian bookworm's, as far as ntp.sh asks (chrony, ntp,
 # ntpsec, systemd-timesyncd): exit 0 and a Package: line for those; like the real one (test/time-sync.test.ts
 # compares), "E: No packages found" and exit 100 for any other.
@@ -291,7 +302,7 @@ case $2 in
 esac
 `;
 
-const DPKG_QUERY = String.raw`#!/usr/bin/env bash
+const DPKG_QUERY = String.raw`#!/bin/bash
 # Stand-in for dpkg-query -W -f=FORMAT PACKAGE: "install ok installed" for what the stand-in apt-get installed.
 set -euo pipefail
 ${REMOTE_LOG}
@@ -305,7 +316,7 @@ else
 fi
 `;
 
-const SYSTEMCTL = String.raw`#!/usr/bin/env bash
+const SYSTEMCTL = String.raw`#!/bin/bash
 # Stand-in for systemctl, as ntp.sh calls it (systemctl(1)). is-active [--quiet] UNIT: exit 0 for a unit in
 # state/HOST/active, else "inactive" (unless --quiet) and exit 3. cat UNIT: its unit file and exit 0 for a unit in
 # state/HOST/units, else "No files found for UNIT.service." and exit 1. enable --now UNIT and restart UNIT start
@@ -314,8 +325,9 @@ const SYSTEMCTL = String.raw`#!/usr/bin/env bash
 set -euo pipefail
 ${REMOTE_LOG}
 remote_log systemctl "$@"
-mkdir -p "$state"
-touch "$state/units" "$state/active"
+[[ -d $state ]] || mkdir -p "$state"
+[[ -f $state/units ]] || : >>"$state/units"
+[[ -f $state/active ]] || : >>"$state/active"
 listed() { grep -Fqx -- "${'$'}{2%.service}" "$state/$1"; }
 unit=${'$'}{!#}
 case ${'$'}{1:-} in
@@ -349,7 +361,7 @@ case ${'$'}{1:-} in
 esac
 `;
 
-const DNF = String.raw`#!/usr/bin/env bash
+const DNF = String.raw`#!/bin/bash
 # Stand-in for dnf, and for yum (RHEL 7's, which takes the same install -y), on a RHEL-like node. As dnf(8) documents
 # (https://dnf.readthedocs.io/en/latest/command_ref.html, "Return values: 0 operation was successful, 1 an error
 # occurred, which was handled by dnf"): install without -y/--assumeyes shows the transaction and asks
@@ -378,8 +390,8 @@ if [[ -z ${'$'}{SUDO_USER:-} ]]; then
   echo 'Error: This command has to be run with superuser privileges (under the root user on most systems).' >&2
   exit 1
 fi
-mkdir -p "$state"
-touch "$state/packages"
+[[ -d $state ]] || mkdir -p "$state"
+[[ -f $state/packages ]] || : >>"$state/packages"
 new=()
 for package in "${'$'}{packages[@]}"; do
   if grep -Fqx -- "$package" "$state/packages"; then echo "Package $package is already installed."; continue; fi
@@ -410,7 +422,7 @@ done
 echo 'Complete!'
 `;
 
-const ZYPPER = String.raw`#!/usr/bin/env bash
+const ZYPPER = String.raw`#!/bin/bash
 # Stand-in for zypper on a SUSE node. As zypper(8) documents: --non-interactive (-n) is a global option, given before
 # the command, that takes the default answer to every question; without it, install asks
 # "Continue? [y/n/v/...? shows all options] (y): " (here it then stops: nobody answers). A package no repository
@@ -436,8 +448,8 @@ done
 [[ ${'$'}{1:-} == install || ${'$'}{1:-} == in ]] || { echo "stand-in zypper: unsupported call: zypper $*" >&2; exit 2; }
 shift
 if [[ -z ${'$'}{SUDO_USER:-} ]]; then echo 'Root privileges are required to run this command.' >&2; exit 5; fi
-mkdir -p "$state"
-touch "$state/packages"
+[[ -d $state ]] || mkdir -p "$state"
+[[ -f $state/packages ]] || : >>"$state/packages"
 for package; do
   if [[ $package != chrony ]]; then echo "No provider of '$package' found." >&2; exit 104; fi
 done
@@ -457,7 +469,7 @@ done
 exit "$exit_status"
 `;
 
-const RPM = String.raw`#!/usr/bin/env bash
+const RPM = String.raw`#!/bin/bash
 # Stand-in for rpm -q PACKAGE… (rpm(8)): prints each installed package's name-version, or "package PKG is not
 # installed"; the exit status is the number of packages not installed.
 set -euo pipefail
@@ -477,7 +489,7 @@ done
 exit "$missing"
 `;
 
-const DATE = String.raw`#!/usr/bin/env bash
+const DATE = String.raw`#!/bin/bash
 # Stand-in for date: records the call; answers as a clock STANDIN_SKEW seconds off this machine's would.
 set -euo pipefail
 ${REMOTE_LOG}
@@ -489,7 +501,7 @@ fi
 PATH=/usr/bin:/bin exec date "$@"
 `;
 
-const SS = String.raw`#!/usr/bin/env bash
+const SS = String.raw`#!/bin/bash
 # Stand-in for ss -Htlnp "sport = :PORT": prints the lines of state/HOST/listening (each as ss prints a listening
 # socket) whose local port is PORT. Like the real ss (test/sshd.test.ts compares them), it names a socket's process
 # (users:(…)) only to root: here, only under the stand-in sudo, as the login user (vagrant) owns no listening socket.
@@ -507,7 +519,7 @@ awk -v port="${'$'}{filter##*:}" -v root="${'$'}{SUDO_USER:+yes}" '{
 }' "$state/listening"
 `;
 
-const IP = String.raw`#!/usr/bin/env bash
+const IP = String.raw`#!/bin/bash
 # Stand-in for ip -o addr show: the loopback addresses, then each address in state/HOST/addresses on eth1.
 set -euo pipefail
 ${REMOTE_LOG}
@@ -523,12 +535,12 @@ if [[ -f $state/addresses ]]; then
 fi
 `;
 
-const TIMEDATECTL = String.raw`#!/usr/bin/env bash
+const TIMEDATECTL = String.raw`#!/bin/bash
 ${REMOTE_LOG}
 remote_log timedatectl "$@"
 `;
 
-const DOCKER = String.raw`#!/usr/bin/env bash
+const DOCKER = String.raw`#!/bin/bash
 # Stand-in for docker: records the call. verify.sh runs etcdctl in the etcd image through it; "member list" and
 # "endpoint health" print what a healthy cluster matching cluster.json answers (etcd/ in the test's directory).
 set -euo pipefail
