@@ -19,7 +19,7 @@ export interface Observed {
  * member list (IDs, names, statuses, learners) as the test sees it.
  */
 export async function observe(live: LiveWorld, memberList: () => Promise<unknown>): Promise<Observed> {
-  const files = Object.fromEntries(Object.entries(hostsSnapshot(live.world)).filter(([path]) => !/\/fs\/var\/lib\/etcd\/|\/kubelet\//.test(path)));
+  const files = hostsSnapshot(live.world, /\/fs\/var\/lib\/etcd\/|\/kubelet\//);
   return { files, pids: JSON.stringify(live.kubelet.pids()), list: JSON.stringify(await memberList()) };
 }
 

@@ -853,15 +853,17 @@ export function clearLogs(world: World): void {
 /**
  * Every file and directory on every fake host: path → type, mode, owner, inode, modification time and content. Two
  * equal snapshots mean nothing was written, replaced, renamed, created or removed (a directory's mtime changes
- * when an entry in it does).
+ * when an entry in it does). Paths that `omit` matches are neither read nor walked into: a live etcd's data directory
+ * holds 64 MiB write-ahead logs, which reading on every snapshot cost a live suite a minute of CPU.
  */
-export function hostsSnapshot(world: World): Record<string, string> {
+export function hostsSnapshot(world: World, omit?: RegExp): Record<string, string> {
   const state: Record<string, string> = {};
   const walk = (path: string, shown: string) => {
     for (const name of readdirSync(path).sort()) {
       const full = join(path, name);
-      const stat = lstatSync(full, { bigint: true });
       const key = `${shown}/${name}`;
+      if (omit?.test(key)) continue;
+      const stat = lstatSync(full, { bigint: true });
       const meta = `mode 0${(stat.mode & 0o777n).toString(8)} owner ${stat.uid}:${stat.gid} inode ${stat.ino} mtime ${stat.mtimeNs}`;
       if (stat.isDirectory()) {
         state[key] = `dir ${meta}`;
