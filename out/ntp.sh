@@ -8,10 +8,9 @@
 # nodes at once. A node that already has it installed is left alone, so a second run changes nothing. Each node
 # installs it with its own package manager: apt-get, dnf, yum, zypper.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:31fb1c3fd9b136139b01a0feb2a359fe2163b27a723eba53503978bd9cf22ad1 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:848041efdbcdff356b9cefd43950a721212f85a790a6a2baf79ea9801462ea1f # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

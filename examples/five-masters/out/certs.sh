@@ -10,10 +10,9 @@
 # exists is kept, so a second run changes nothing; `--renew` re-issues, from the same CA and with the same key, the
 # certificates that expire within 30 days (`--within DAYS`), lists them, and keeps each old one beside it.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:d31d0e8850ccfd95a59890b31fb8f75d935683e463eb4ed79e2ff539418e63dc # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:9be718b9f9a361ef5575f40b138fe8b4c8760cd8a0e8016be285aba1051423ab # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

@@ -13,10 +13,9 @@
 #     /etc/kubernetes/manifests exists; and its ip in cluster.json is one of its addresses.
 # Changes nothing anywhere.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:fc6538a6c7c6d94e6147f0a820c80638faecac99f8bbcfd984b7f2a815513016 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:5cf09e3c6eb75870a05132c8fab10cde74b9935cf58ac5115afb9cf33e1c104e # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

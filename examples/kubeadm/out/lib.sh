@@ -7,21 +7,21 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:848201108136b534d03887e552862b4b6c26068e7a701bf7525075c54a91bced ]]; then
+if [[ ${library-} != sha256:838dfdbafd4b02c2f7fd9a794c41e2c0a5e02170324fd44538cdc8b7e4e76417 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:848201108136b534d03887e552862b4b6c26068e7a701bf7525075c54a91bced >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:838dfdbafd4b02c2f7fd9a794c41e2c0a5e02170324fd44538cdc8b7e4e76417 >&2
   fi
   exit 2
 fi
 
-# The caller's shell environment must not change what the scripts do: GLOBIGNORE changes what a glob matches, and
-# SHELLOPTS or BASHOPTS, exported, switch on noclobber, noglob, failglob and the like in every bash started (CDPATH,
-# which makes `cd` print the directory it chose, and maybe choose another, each script unsets before its first
-# `cd`). Back to bash's defaults (xtrace and verbose are left as the caller set them: a way to debug, nothing more).
-unset GLOBIGNORE
+# The caller's shell environment must not change what the scripts do: CDPATH makes `cd` print the directory it
+# chose, and maybe choose another (each script finds its own directory with CDPATH empty), GLOBIGNORE changes what a
+# glob matches, and SHELLOPTS or BASHOPTS, exported, switch on noclobber, noglob, failglob and the like in every bash
+# started. Back to bash's defaults (xtrace and verbose are left as the caller set them: a way to debug, nothing more).
+unset CDPATH GLOBIGNORE
 set +o noclobber +o noglob +o allexport +o posix +o keyword +o onecmd
 shopt -u failglob nullglob dotglob nocaseglob nocasematch lastpipe
 

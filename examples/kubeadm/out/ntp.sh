@@ -8,10 +8,9 @@
 # nodes at once. A node that already has it installed is left alone, so a second run changes nothing. Each node
 # installs it with its own package manager: apt-get, dnf, yum, zypper.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:848201108136b534d03887e552862b4b6c26068e7a701bf7525075c54a91bced # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:838dfdbafd4b02c2f7fd9a794c41e2c0a5e02170324fd44538cdc8b7e4e76417 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

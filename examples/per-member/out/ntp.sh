@@ -8,10 +8,9 @@
 # nodes at once. A node that already has it installed is left alone, so a second run changes nothing. Each node
 # installs it with its own package manager: apt-get, dnf, yum, zypper.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:c1021195e0edd307683840ba764b6bcdd5289bbbc8e609a2234651c348dca984 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:79520ab4fb17266e976bf400f822814f146a6dc60f0af90cd64fb261afa807ce # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

@@ -13,10 +13,9 @@
 #     /etc/kubernetes/manifests exists; and its ip in cluster.json is one of its addresses.
 # Changes nothing anywhere.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5ffea5ba03bf24bb4f92f3db9d0be45db25c192469a28175cc90c9602fd1bc64 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:1cce4f9438716dad7c2e0cd21c9d9d38ca38d30a404f90b4f8180f88a85c80a8 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
