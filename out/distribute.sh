@@ -16,7 +16,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:848041efdbcdff356b9cefd43950a721212f85a790a6a2baf79ea9801462ea1f # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:6fb296721862bbaa006dc6b40b7f8d91ea6462d3300d2e1446e277ad1cb02402 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -47,21 +47,14 @@ master at a time, each gated on the cluster's health, the leader last.
 USAGE
 }
 
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
     --all-at-once) all_at_once=yes ;;
-    --timeout) require_value "$1" "${2:-}"; timeout=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --timeout) require_value "$1" "${2:-}"; timeout=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3
 [[ $timeout =~ ^[1-9][0-9]{0,4}$ ]] || usage_error "--timeout takes a whole number of seconds, 1 to 99999, not '$timeout'"
 

@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:848041efdbcdff356b9cefd43950a721212f85a790a6a2baf79ea9801462ea1f # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:6fb296721862bbaa006dc6b40b7f8d91ea6462d3300d2e1446e277ad1cb02402 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -38,21 +38,17 @@ USAGE
 }
 
 mode=transport
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
     --local) mode=local ;;
-    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; shift ;;
-    --cacert) require_value "$1" "${2:-}"; ca=$2; shift ;;
-    --cert) require_value "$1" "${2:-}"; cert=$2; shift ;;
-    --key) require_value "$1" "${2:-}"; key=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; taken=2 ;;
+    --cacert) require_value "$1" "${2:-}"; ca=$2; taken=2 ;;
+    --cert) require_value "$1" "${2:-}"; cert=$2; taken=2 ;;
+    --key) require_value "$1" "${2:-}"; key=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options --only "$@"
 select_hosts master1 master2 master3
 
 # What cluster.json says, member by member (names and client URLs: lib.sh).

@@ -23,7 +23,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:9be718b9f9a361ef5575f40b138fe8b4c8760cd8a0e8016be285aba1051423ab # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:222a7d32c835b6239c79a4dc0d15cb8386447606610e4205e36586ea9802735b # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -51,24 +51,17 @@ USAGE
 apply=no
 snapshot=
 snapshot_tool=etcdctl
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
     --apply) apply=yes ;;
-    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; shift ;;
-    -*) usage_error "unknown argument $1" ;;
+    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; taken=2 ;;
+    -*) return 1 ;;
     *)
       [[ -z $snapshot ]] || usage_error "one snapshot only (got $snapshot and $1)"
       snapshot=$1 ;;
   esac
-  shift
-done
+}
+parse_options '--only --jobs' "$@"
 [[ -n $snapshot ]] || usage_error "which snapshot? (a .db file that backup.sh wrote)"
 # Every member is restored from the same snapshot into one new cluster: a restore of some masters only would leave
 # two clusters.

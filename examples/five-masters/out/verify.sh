@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:9be718b9f9a361ef5575f40b138fe8b4c8760cd8a0e8016be285aba1051423ab # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:222a7d32c835b6239c79a4dc0d15cb8386447606610e4205e36586ea9802735b # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -38,21 +38,17 @@ USAGE
 }
 
 mode=transport
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
     --local) mode=local ;;
-    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; shift ;;
-    --cacert) require_value "$1" "${2:-}"; ca=$2; shift ;;
-    --cert) require_value "$1" "${2:-}"; cert=$2; shift ;;
-    --key) require_value "$1" "${2:-}"; key=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; taken=2 ;;
+    --cacert) require_value "$1" "${2:-}"; ca=$2; taken=2 ;;
+    --cert) require_value "$1" "${2:-}"; cert=$2; taken=2 ;;
+    --key) require_value "$1" "${2:-}"; key=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options --only "$@"
 select_hosts master1 master2 master3 master4 master5
 
 # What cluster.json says, member by member (names and client URLs: lib.sh).

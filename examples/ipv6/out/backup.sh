@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5cf09e3c6eb75870a05132c8fab10cde74b9935cf58ac5115afb9cf33e1c104e # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:e8b2820338acbfb667c918d9e9523e0e5203d9de94c77d2183f030a27ad812e4 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -44,22 +44,18 @@ USAGE
 
 mode=transport
 snapshot_tool=etcdctl
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
     --local) mode=local ;;
-    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; shift ;;
-    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; shift ;;
-    --cacert) require_value "$1" "${2:-}"; ca=$2; shift ;;
-    --cert) require_value "$1" "${2:-}"; cert=$2; shift ;;
-    --key) require_value "$1" "${2:-}"; key=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; taken=2 ;;
+    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; taken=2 ;;
+    --cacert) require_value "$1" "${2:-}"; ca=$2; taken=2 ;;
+    --cert) require_value "$1" "${2:-}"; cert=$2; taken=2 ;;
+    --key) require_value "$1" "${2:-}"; key=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options --only "$@"
 select_hosts master1 master2 master3
 
 prefix=etcd-cluster-0-

@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5cf09e3c6eb75870a05132c8fab10cde74b9935cf58ac5115afb9cf33e1c104e # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:e8b2820338acbfb667c918d9e9523e0e5203d9de94c77d2183f030a27ad812e4 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -34,17 +34,15 @@ machine. What exists is kept: a second run changes nothing.
 USAGE
 }
 
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
     --renew) renew=yes ;;
-    --within) require_value "$1" "${2:-}"; within=$2; within_given=yes; shift ;;
+    --within) require_value "$1" "${2:-}"; within=$2; within_given=yes; taken=2 ;;
     --within=*) require_value --within "${1#--within=}"; within=${1#--within=}; within_given=yes ;;
-    *) usage_error "unknown argument $1" ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options '' "$@"
 # Matched as text: bash arithmetic would wrap a huge number around.
 [[ $within =~ ^[0-9]{1,5}$ ]] || usage_error "--within takes a whole number of days (0 to 99999), not '$within'"
 if [[ ${within_given:-no} == yes && $renew == no ]]; then usage_error "--within goes with --renew"; fi

@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:838dfdbafd4b02c2f7fd9a794c41e2c0a5e02170324fd44538cdc8b7e4e76417 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:536d151102fbbce064c89bf930441f8b8dc60b01d610656f904f3598812fc1f8 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -34,17 +34,15 @@ machine. What exists is kept: a second run changes nothing.
 USAGE
 }
 
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
     --renew) renew=yes ;;
-    --within) require_value "$1" "${2:-}"; within=$2; within_given=yes; shift ;;
+    --within) require_value "$1" "${2:-}"; within=$2; within_given=yes; taken=2 ;;
     --within=*) require_value --within "${1#--within=}"; within=${1#--within=}; within_given=yes ;;
-    *) usage_error "unknown argument $1" ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options '' "$@"
 # Matched as text: bash arithmetic would wrap a huge number around.
 [[ $within =~ ^[0-9]{1,5}$ ]] || usage_error "--within takes a whole number of days (0 to 99999), not '$within'"
 if [[ ${within_given:-no} == yes && $renew == no ]]; then usage_error "--within goes with --renew"; fi

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:838dfdbafd4b02c2f7fd9a794c41e2c0a5e02170324fd44538cdc8b7e4e76417 ]]; then
+if [[ ${library-} != sha256:536d151102fbbce064c89bf930441f8b8dc60b01d610656f904f3598812fc1f8 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:838dfdbafd4b02c2f7fd9a794c41e2c0a5e02170324fd44538cdc8b7e4e76417 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:536d151102fbbce064c89bf930441f8b8dc60b01d610656f904f3598812fc1f8 >&2
   fi
   exit 2
 fi
@@ -93,6 +93,31 @@ usage_error() {
 # exit would end only the subshell.
 require_value() {
   [[ -n $2 ]] || usage_error "$1 needs a value"
+}
+# parse_options SHARED ARG…: the command line. Every script takes -h and -n; SHARED says which of --only and --jobs
+# it takes too ("--only --jobs"). Any other argument is the script's own: own_option ARG NEXT, which the script
+# defines, takes it (setting `taken` to 2 when NEXT is its value) or returns 1 for an argument it does not know.
+own_option() { return 1; }
+parse_options() {
+  local shared=" $1 " taken
+  shift
+  while (($#)); do
+    taken=1
+    case $1 in
+      # Another script's option is unknown here; one this script takes goes on (;;&) to the patterns below.
+      --only | --only=*) [[ $shared == *' --only '* ]] || usage_error "unknown argument $1" ;;&
+      -j | -j?* | --jobs | --jobs=*) [[ $shared == *' --jobs '* ]] || usage_error "unknown argument $1" ;;&
+      -h | --help) usage; exit 0 ;;
+      -n | --dry-run) dry_run=yes ;;
+      --only) require_value "$1" "${2:-}"; only=$2; taken=2 ;;
+      --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
+      -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; taken=2 ;;
+      -j?*) jobs=${1#-j} ;;
+      --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
+      *) own_option "$@" || usage_error "unknown argument $1" ;;
+    esac
+    shift "$taken"
+  done
 }
 # select_hosts HOST...: sets `selected` to the hosts --only names (all of them without --only), in the given order.
 select_hosts() {

@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:838dfdbafd4b02c2f7fd9a794c41e2c0a5e02170324fd44538cdc8b7e4e76417 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:536d151102fbbce064c89bf930441f8b8dc60b01d610656f904f3598812fc1f8 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -28,19 +28,7 @@ Installs chrony on every master and worker, then checks each node's clock agains
 USAGE
 }
 
-while (($#)); do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
-    *) usage_error "unknown argument $1" ;;
-  esac
-  shift
-done
+parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3
 
 sync_time_on() { # NODE

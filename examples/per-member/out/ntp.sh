@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:79520ab4fb17266e976bf400f822814f146a6dc60f0af90cd64fb261afa807ce # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:1406e6899acdc652c780f5e9d88cbb5395690c30e825e775b793d7572c3df7f4 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -28,19 +28,7 @@ Installs chrony on every master and worker, then checks each node's clock agains
 USAGE
 }
 
-while (($#)); do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
-    *) usage_error "unknown argument $1" ;;
-  esac
-  shift
-done
+parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3
 
 sync_time_on() { # NODE

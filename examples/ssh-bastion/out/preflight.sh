@@ -15,7 +15,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:1cce4f9438716dad7c2e0cd21c9d9d38ca38d30a404f90b4f8180f88a85c80a8 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:5238d0d2d5c59585b8d43c91bc63a56ac58b48116ba4050d4cdbdb051b2dd817 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -35,20 +35,8 @@ USAGE
 }
 
 local_only=no
-while (($#)); do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
-    --local) local_only=yes ;;
-    *) usage_error "unknown argument $1" ;;
-  esac
-  shift
-done
+own_option() { [[ $1 == --local ]] && local_only=yes; }
+parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3
 
 # The CA on this machine is lib.sh's $ca (tls.ca in cluster.json); each certificate is named where check_certificates
