@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:6fb296721862bbaa006dc6b40b7f8d91ea6462d3300d2e1446e277ad1cb02402 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:c0880017441c085b29775d4da8c737506cc379072a6dcf31a992654fb10edd64 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -50,9 +50,6 @@ own_option() { # ARG NEXT (parse_options)
 }
 parse_options --only "$@"
 select_hosts master1 master2 master3
-
-# What cluster.json says, member by member (names and client URLs: lib.sh).
-peer_urls=(https://master1.node.local.consul:2380 https://master2.node.local.consul:2380 https://master3.node.local.consul:2380)
 
 # etcdctl in the etcd image on a master, through the transport. The tutorial runs it with `docker run -it`,
 # which fails without a terminal ("the input device is not a TTY"), so -it is left out here.

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:222a7d32c835b6239c79a4dc0d15cb8386447606610e4205e36586ea9802735b ]]; then
+if [[ ${library-} != sha256:22be8efd4b03f9c388b23d2c2870ce743a26ee85c2d75ade6abb3a626e19b561 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:222a7d32c835b6239c79a4dc0d15cb8386447606610e4205e36586ea9802735b >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:22be8efd4b03f9c388b23d2c2870ce743a26ee85c2d75ade6abb3a626e19b561 >&2
   fi
   exit 2
 fi
@@ -478,18 +478,10 @@ etcdctl_run() {
 
 # What cluster.json says, member by member, index for index.
 names=(master1 master2 master3 master4 master5)
+# shellcheck disable=SC2034 # used by the scripts that compare members by peer URL (verify.sh, restore.sh)
+peer_urls=(https://master1.node.local.consul:2380 https://master2.node.local.consul:2380 https://master3.node.local.consul:2380 https://master4.node.local.consul:2380 https://master5.node.local.consul:2380)
 client_urls=(https://master1.node.local.consul:2379 https://master2.node.local.consul:2379 https://master3.node.local.consul:2379 https://master4.node.local.consul:2379 https://master5.node.local.consul:2379)
 all_client_urls=https://master1.node.local.consul:2379,https://master2.node.local.consul:2379,https://master3.node.local.consul:2379,https://master4.node.local.consul:2379,https://master5.node.local.consul:2379
-name_of_client() { # URL: the master cluster.json gives this client URL, or the URL itself
-  local i
-  for i in "${!client_urls[@]}"; do
-    if [[ ${client_urls[i]} == "$1" ]]; then
-      printf '%s' "${names[i]}"
-      return
-    fi
-  done
-  printf '%s' "$1"
-}
 client_of() { # MASTER: its client URL
   local i
   for i in "${!names[@]}"; do

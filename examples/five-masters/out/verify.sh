@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:222a7d32c835b6239c79a4dc0d15cb8386447606610e4205e36586ea9802735b # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:22be8efd4b03f9c388b23d2c2870ce743a26ee85c2d75ade6abb3a626e19b561 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -50,9 +50,6 @@ own_option() { # ARG NEXT (parse_options)
 }
 parse_options --only "$@"
 select_hosts master1 master2 master3 master4 master5
-
-# What cluster.json says, member by member (names and client URLs: lib.sh).
-peer_urls=(https://master1.node.local.consul:2380 https://master2.node.local.consul:2380 https://master3.node.local.consul:2380 https://master4.node.local.consul:2380 https://master5.node.local.consul:2380)
 
 # etcdctl in the etcd image on a master, through the transport. The tutorial runs it with `docker run -it`,
 # which fails without a terminal ("the input device is not a TTY"), so -it is left out here.

@@ -23,7 +23,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:e8b2820338acbfb667c918d9e9523e0e5203d9de94c77d2183f030a27ad812e4 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:a265bf153940594523389128e31d62ab5e299b423b597c8f5c0b30a6fc4c3854 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -69,8 +69,6 @@ parse_options '--only --jobs' "$@"
 if [[ $apply == yes && $dry_run == yes ]]; then usage_error "--apply and --dry-run: choose one"; fi
 select_hosts master1 master2 master3
 
-names=(master1 master2 master3)
-peer_urls=('https://[fd00:10::11]:2380' 'https://[fd00:10::12]:2380' https://master3.node.local.consul:2380)
 member_ips=(fd00:10::11 fd00:10::12 fd00:10::13)
 stamp=$(date -u +%Y%m%d%H%M%S)
 new_token=etcd-cluster-0-restored-$stamp

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:5238d0d2d5c59585b8d43c91bc63a56ac58b48116ba4050d4cdbdb051b2dd817 ]]; then
+if [[ ${library-} != sha256:6dcef601fee7381dd9aa002fcdc1d61b96ea4610afa3acf12b84b0b70ec3de52 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:5238d0d2d5c59585b8d43c91bc63a56ac58b48116ba4050d4cdbdb051b2dd817 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:6dcef601fee7381dd9aa002fcdc1d61b96ea4610afa3acf12b84b0b70ec3de52 >&2
   fi
   exit 2
 fi
@@ -488,18 +488,10 @@ etcdctl_run() {
 
 # What cluster.json says, member by member, index for index.
 names=(master1 master2 master3)
+# shellcheck disable=SC2034 # used by the scripts that compare members by peer URL (verify.sh, restore.sh)
+peer_urls=(https://master1.internal.example.com:2380 https://master2.internal.example.com:2380 https://master3.internal.example.com:2380)
 client_urls=(https://master1.internal.example.com:2379 https://master2.internal.example.com:2379 https://master3.internal.example.com:2379)
 all_client_urls=https://master1.internal.example.com:2379,https://master2.internal.example.com:2379,https://master3.internal.example.com:2379
-name_of_client() { # URL: the master cluster.json gives this client URL, or the URL itself
-  local i
-  for i in "${!client_urls[@]}"; do
-    if [[ ${client_urls[i]} == "$1" ]]; then
-      printf '%s' "${names[i]}"
-      return
-    fi
-  done
-  printf '%s' "$1"
-}
 client_of() { # MASTER: its client URL
   local i
   for i in "${!names[@]}"; do

@@ -23,7 +23,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5238d0d2d5c59585b8d43c91bc63a56ac58b48116ba4050d4cdbdb051b2dd817 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:6dcef601fee7381dd9aa002fcdc1d61b96ea4610afa3acf12b84b0b70ec3de52 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -69,8 +69,6 @@ parse_options '--only --jobs' "$@"
 if [[ $apply == yes && $dry_run == yes ]]; then usage_error "--apply and --dry-run: choose one"; fi
 select_hosts master1 master2 master3
 
-names=(master1 master2 master3)
-peer_urls=(https://master1.internal.example.com:2380 https://master2.internal.example.com:2380 https://master3.internal.example.com:2380)
 member_ips=(10.0.1.11 10.0.1.12 10.0.1.13)
 stamp=$(date -u +%Y%m%d%H%M%S)
 new_token=etcd-cluster-0-restored-$stamp
