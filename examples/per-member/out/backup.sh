@@ -62,10 +62,6 @@ prefix=etcd-cluster-0-
 keep=7
 keep_on=operator
 backup_dir=$(beside_script ../backups)
-if [[ $mode == local ]]; then
-  keep_on=operator
-  backup_dir=$(beside_script ../backups)
-fi
 # The snapshot's name: the cluster token, the time now in UTC (sorts as text) and, once it is known, the revision.
 stamp=$(date -u +%Y%m%d%H%M%S)
 
