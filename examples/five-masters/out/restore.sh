@@ -126,6 +126,12 @@ master_variables() { # MASTER
     data_dir="$data_dir" stage="$stage" stage_in_data="$stage_in_data" old_data="$old_data" kept_in_data="$kept_in_data" manifest="$manifest" aside="$aside" \
     client_port=2379 peer_port=2380 size="$size" digest="$actual"
 }
+# on_master MASTER STEP, with a script on standard input: announces the step, then runs the script on that master
+# after master_variables.
+on_master() {
+  step "$1" "$2"
+  remote "$1" <<<"$(master_variables "$1"; cat)"
+}
 
 # 1. The snapshot's bytes follow the script on the same connection: bash reads a script from a pipe one byte at a
 # time, so `head -c` gets exactly the bytes after it. (remote() would send standard input from /dev/null.) Then the
@@ -175,11 +181,7 @@ MASTER
 # 2. kubelet stops a static pod whose manifest leaves its directory. etcd is judged stopped when nothing accepts a
 # connection on the member's own address at its client and peer ports: true whatever else runs on the master.
 stop_on() { # MASTER
-  local master=$1
-  step "$master" "move $manifest out to $aside, wait until etcd has stopped"
-  remote "$master" <<<"$(
-    master_variables "$master"
-    cat <<'MASTER'
+  on_master "$1" "move $manifest out to $aside, wait until etcd has stopped" <<'MASTER'
 if sudo test -e "$manifest"; then
   sudo mv -f -T -- "$manifest" "$aside"
   echo "moved $manifest to $aside"
@@ -199,16 +201,11 @@ done
 echo "something still listens on $ip at port $client_port or $peer_port two minutes after the manifest was moved out: is etcd run by something other than kubelet's manifest?" >&2
 exit 1
 MASTER
-  )"
 }
 
 # 3. The restored data into place, with renames only (same file system); the old data is kept.
 swap_on() { # MASTER
-  local master=$1
-  step "$master" "old data to $old_data, the restored data to $data_dir"
-  remote "$master" <<<"$(
-    master_variables "$master"
-    cat <<'MASTER'
+  on_master "$1" "old data to $old_data, the restored data to $data_dir" <<'MASTER'
 # Where step 1 restored: beside the data directory, or inside it (which the rename below carries along).
 if sudo test -d "$stage/data"; then
   restored=$stage/data
@@ -239,16 +236,11 @@ fi
 sudo chmod 0700 -- "$data_dir"
 echo "restored $data_dir from the snapshot"
 MASTER
-  )"
 }
 
 # 4. Back into the manifest directory with one rename: kubelet never sees half a manifest.
 start_on() { # MASTER
-  local master=$1
-  step "$master" "put the manifest back into /etc/kubernetes/manifests"
-  remote "$master" <<<"$(
-    master_variables "$master"
-    cat <<'MASTER'
+  on_master "$1" "put the manifest back into /etc/kubernetes/manifests" <<'MASTER'
 if ! sudo test -e "$aside"; then
   echo "no $aside: this master had no manifest in place before the restore; put it there with distribute.sh --only $name"
   exit 0
@@ -260,7 +252,6 @@ fi
 sudo mv -T -- "$aside" "$manifest"
 echo "put $manifest back"
 MASTER
-  )"
 }
 
 # The way back, printed when a step fails before any manifest is back in place.
