@@ -114,34 +114,23 @@ while read -r id status name peer client learner; do
 done <<<"$live"
 
 # ---- The plan: removals, then replacements, then additions, each in cluster.json's order -------------------------
-steps=() why=() refusals=()
-for refusal in "${clash[@]}"; do refusals+=("$refusal"); done
+steps=() why=() refusals=("${clash[@]}")
 for member in "${unknown[@]}"; do
   refusals+=("$member is a member of the running cluster, but cluster.json does not know it: add it to masters as it is (to keep it), or add it marked \"removed\": true (to remove it on purpose)")
 done
-for i in "${!known_names[@]}"; do
-  name=${known_names[i]}
-  state=${live_state[$name]:-absent}
-  case ${known_roles[i]}:$state in
-    removed:absent) ;;
-    removed:*) steps+=("remove $name") why+=("cluster.json marks it removed; it is a member ($state)") ;;
-  esac
-done
-for i in "${!known_names[@]}"; do
-  name=${known_names[i]}
-  state=${live_state[$name]:-absent}
-  case ${known_roles[i]}:$state in
-    rejoins:unhealthy | rejoins:unstarted | rejoins:learner) steps+=("replace $name") why+=("cluster.json says it rejoins (its data is lost) with ${known_joins[i]}, and the member does not answer ($state)") ;;
-  esac
-done
-for i in "${!known_names[@]}"; do
-  name=${known_names[i]}
-  state=${live_state[$name]:-absent}
-  case ${known_roles[i]}:$state in
-    joins:absent | rejoins:absent) steps+=("add $name") why+=("cluster.json says it joins with ${known_joins[i]}; it is not a member") ;;
-    joins:unstarted | joins:learner) steps+=("add $name") why+=("an earlier add is unfinished: the member is $state") ;;
-    founding:absent) refusals+=("$name is a founding member in cluster.json but not a member of the running cluster: a master cannot join as a founder; give it \"joinedWith\": the members it joins (those listed above)") ;;
-  esac
+for pass in remove replace add; do
+  for i in "${!known_names[@]}"; do
+    name=${known_names[i]}
+    state=${live_state[$name]:-absent}
+    case $pass:${known_roles[i]}:$state in
+      remove:removed:absent) ;;
+      remove:removed:*) steps+=("remove $name") why+=("cluster.json marks it removed; it is a member ($state)") ;;
+      replace:rejoins:unhealthy | replace:rejoins:unstarted | replace:rejoins:learner) steps+=("replace $name") why+=("cluster.json says it rejoins (its data is lost) with ${known_joins[i]}, and the member does not answer ($state)") ;;
+      add:joins:absent | add:rejoins:absent) steps+=("add $name") why+=("cluster.json says it joins with ${known_joins[i]}; it is not a member") ;;
+      add:joins:unstarted | add:joins:learner) steps+=("add $name") why+=("an earlier add is unfinished: the member is $state") ;;
+      add:founding:absent) refusals+=("$name is a founding member in cluster.json but not a member of the running cluster: a master cannot join as a founder; give it \"joinedWith\": the members it joins (those listed above)") ;;
+    esac
+  done
 done
 
 # Walk the plan: who is a member, and healthy, before each step. A step may only start with every other member healthy,
