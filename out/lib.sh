@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:c0880017441c085b29775d4da8c737506cc379072a6dcf31a992654fb10edd64 ]]; then
+if [[ ${library-} != sha256:588814b9c6453d6ee7b659102d854f86e80de10b1eae856f5159a27259a1729b ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:c0880017441c085b29775d4da8c737506cc379072a6dcf31a992654fb10edd64 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:588814b9c6453d6ee7b659102d854f86e80de10b1eae856f5159a27259a1729b >&2
   fi
   exit 2
 fi
@@ -499,6 +499,11 @@ live_members() {
     print $1, $2, name, peer[1], clients[1], learner
   }' <<<"$listed"
 }
+# member_clients, with live_members' lines as input: the members' client URLs, one a line (a member not yet started
+# has none).
+member_clients() {
+  awk '$5 != "-" { print $5 }'
+}
 
 # endpoint_status URL…: `endpoint status -w json` of these endpoints, one answering member a line:
 # URL MEMBER_ID LEADER_ID RAFT_INDEX (the IDs in decimal, as the JSON has them). A member that does not answer has
@@ -513,6 +518,17 @@ endpoint_status() {
     match($0, /"leader":[0-9]+/) { leader = substr($0, RSTART + 9, RLENGTH - 9) }
     match($0, /"raftIndex":[0-9]+/) { index_ = substr($0, RSTART + 12, RLENGTH - 12) }
     { print url, id, leader, index_ }'
+}
+# leader_url URL…: the client URL of the member that leads, as the members at these URLs see it.
+leader_url() {
+  local u id leader index
+  while read -r u id leader index; do
+    if [[ -n $id && $id == "$leader" ]]; then
+      printf '%s' "$u"
+      return
+    fi
+  done < <(endpoint_status "$@")
+  : "$index"
 }
 
 # healthy URL: whether the member at URL answers `endpoint health` (a quorum read through it).

@@ -23,7 +23,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:c0880017441c085b29775d4da8c737506cc379072a6dcf31a992654fb10edd64 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:588814b9c6453d6ee7b659102d854f86e80de10b1eae856f5159a27259a1729b # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

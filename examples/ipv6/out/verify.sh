@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:a265bf153940594523389128e31d62ab5e299b423b597c8f5c0b30a6fc4c3854 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:f1d554c6e8baeee2eda3a48fdc87ca53ae65c230deaf2655cab9c3fe76d08e17 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

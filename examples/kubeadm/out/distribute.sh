@@ -16,7 +16,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:08734b7b0364f026f79054ef240aab5079b320889bcdc773039574e95bec3dfe # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:cc9dc47a621bdd391945007bd25255f96b033fc8d58dbcc0e5552a52b44a1431 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -153,18 +153,6 @@ REMOTE
   } | remote "$master"
 }
 
-# leader_url URL…: the client URL of the member that leads, as the members at these URLs see it.
-leader_url() {
-  local u id leader index
-  while read -r u id leader index; do
-    if [[ -n $id && $id == "$leader" ]]; then
-      printf '%s' "$u"
-      return
-    fi
-  done < <(endpoint_status "$@")
-  : "$index"
-}
-
 # roll MASTER: replace one running member's manifest, between two health gates.
 live_client_urls=()
 roll() {
@@ -173,10 +161,7 @@ roll() {
   avoid=$master
   step "$master" "etcdctl endpoint health, every member, before changing $master"
   members=$(live_members) || fail "no etcd member answers at $all_client_urls any more: $master and the masters after it are left as they were"
-  live_client_urls=()
-  while read -r id status name peer client learner; do
-    if [[ $client != - ]]; then live_client_urls+=("$client"); fi
-  done <<<"$members"
+  mapfile -t live_client_urls < <(member_clients <<<"$members")
   bad=$(unhealthy_members "$members")
   if [[ -n $bad ]]; then
     fail "not every member is healthy, so $master is left as it was: ${bad//$'\n'/; }. Bring that member back (its etcd log on its master), check with verify.sh, and run distribute.sh again"

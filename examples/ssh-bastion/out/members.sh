@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:6dcef601fee7381dd9aa002fcdc1d61b96ea4610afa3acf12b84b0b70ec3de52 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:d5552979b04200ae432013b216db07e9cc0637b814aa89f9da33f98065ece91d # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -214,16 +214,11 @@ fi
 # ---- Carrying it out ------------------------------------------------------------------------------------------
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 current_list() { # the client URLs of the members now, one a line
-  local id status name peer client learner
-  while read -r id status name peer client learner; do
-    if [[ $client != - ]]; then printf '%s\n' "$client"; fi
-  done < <(live_members)
+  member_clients < <(live_members)
 }
 current_urls() { # [URL]: the client URLs of the members now but URL, comma-separated (for etcdctl --endpoints)
-  local urls=() id status name peer client learner
-  while read -r id status name peer client learner; do
-    if [[ $client != - && $client != "${1:-}" ]]; then urls+=("$client"); fi
-  done < <(live_members)
+  local urls
+  mapfile -t urls < <(current_list | grep -vxF -- "${1:-}")
   (IFS=,; printf '%s' "${urls[*]}")
 }
 gate() { # NAME: every member but NAME started and healthy
@@ -231,13 +226,6 @@ gate() { # NAME: every member but NAME started and healthy
   members=$(live_members) || fail "no etcd member answers at $all_client_urls any more: stopped before $1"
   bad=$(unhealthy_members "$(grep -v " $1 " <<<"$members" || true)")
   [[ -z $bad ]] || fail "not every member is healthy, so $1 is left as it was: ${bad//$'\n'/; }. Bring that member back, then run members.sh --apply again"
-}
-leader_client() {
-  local u id leader index
-  while read -r u id leader index; do
-    if [[ -n $id && $id == "$leader" ]]; then printf '%s' "$u"; fi
-  done < <(mapfile -t urls < <(current_list); endpoint_status "${urls[@]}")
-  : "$index"
 }
 
 # aside NAME: on that master, the manifest moved out of the manifest directory (kubelet stops etcd), then, once etcd
@@ -292,7 +280,7 @@ reconfigure() { # [--not URL] ARGS…
 remove_member() { # NAME
   local name=$1 id=${live_id[$1]} leader target
   gate "$name"
-  leader=$(leader_client)
+  leader=$(mapfile -t urls < <(current_list); leader_url "${urls[@]}")
   if [[ $leader == "${known_clients[$(index_of_name "$name")]}" ]]; then
     target=$(live_members | awk -v me="$name" '$2 == "started" && $3 != me && $6 != "true" { print $1; exit }')
     step "$name" "etcdctl move-leader $target: $name leads, and is removed as a follower"
