@@ -63,10 +63,7 @@ umask 077
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-made=()
-renewed=()
-kept=()
-notes=()
+made=() renewed=() kept=() notes=()
 
 expiry() { # CERT: its notAfter date
   openssl x509 -in "$1" -noout -enddate | cut -d= -f2
