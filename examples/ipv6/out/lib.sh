@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:f1d554c6e8baeee2eda3a48fdc87ca53ae65c230deaf2655cab9c3fe76d08e17 ]]; then
+if [[ ${library-} != sha256:2cba4cc6623b61cc18c10c139c268c735107d0982dd0309666978903c6f2e719 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:f1d554c6e8baeee2eda3a48fdc87ca53ae65c230deaf2655cab9c3fe76d08e17 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:2cba4cc6623b61cc18c10c139c268c735107d0982dd0309666978903c6f2e719 >&2
   fi
   exit 2
 fi
@@ -119,6 +119,13 @@ parse_options() {
     shift "$taken"
   done
 }
+# index_in WORD LIST…: the index of WORD in LIST, or nothing when it is not there.
+index_in() {
+  local word=$1 list=("${@:2}") i
+  for i in "${!list[@]}"; do
+    if [[ ${list[i]} == "$word" ]]; then printf '%s' "$i"; fi
+  done
+}
 # select_hosts HOST...: sets `selected` to the hosts --only names (all of them without --only), in the given order.
 select_hosts() {
   # Matched as text, never compared as a number: bash arithmetic wraps a huge number around (to a negative one,
@@ -129,22 +136,13 @@ select_hosts() {
     selected=("$@")
     return
   fi
-  local wanted known host
+  local wanted host
   IFS=, read -r -a wanted <<<"$only"
   for host in "${wanted[@]}"; do
-    known=no
-    for candidate; do
-      if [[ $candidate == "$host" ]]; then known=yes; fi
-    done
-    if [[ $known == no ]]; then usage_error "--only: no host named '$host' here (hosts: $*)"; fi
+    [[ -n $(index_in "$host" "$@") ]] || usage_error "--only: no host named '$host' here (hosts: $*)"
   done
-  for candidate; do
-    for host in "${wanted[@]}"; do
-      if [[ $candidate == "$host" ]]; then
-        selected+=("$candidate")
-        break
-      fi
-    done
+  for host; do
+    if [[ -n $(index_in "$host" "${wanted[@]}") ]]; then selected+=("$host"); fi
   done
 }
 

@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:d5552979b04200ae432013b216db07e9cc0637b814aa89f9da33f98065ece91d # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:69d5f41217e8be829537e76e21c908f31d857976973d45758369d2f744af08b5 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -67,18 +67,8 @@ declare -A manifest=(
   [master2]=$(beside_script master2-etcd.manifest)
   [master3]=$(beside_script master3-etcd.manifest)
 )
-index_of_peer() { # PEER_URL: its index among the known masters, or nothing
-  local i
-  for i in "${!known_peers[@]}"; do
-    if [[ ${known_peers[i]} == "$1" ]]; then printf '%s' "$i"; fi
-  done
-}
-index_of_name() { # NAME
-  local i
-  for i in "${!known_names[@]}"; do
-    if [[ ${known_names[i]} == "$1" ]]; then printf '%s' "$i"; fi
-  done
-}
+index_of_peer() { index_in "$1" "${known_peers[@]}"; } # PEER_URL: its index among the known masters, or nothing
+index_of_name() { index_in "$1" "${known_names[@]}"; } # NAME
 quorum() { printf '%s' $(($1 / 2 + 1)); }
 
 # ---- The live cluster -------------------------------------------------------------------------------------------

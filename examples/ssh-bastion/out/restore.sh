@@ -23,7 +23,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:d5552979b04200ae432013b216db07e9cc0637b814aa89f9da33f98065ece91d # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:69d5f41217e8be829537e76e21c908f31d857976973d45758369d2f744af08b5 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -117,9 +117,7 @@ fi
 # What every script sent to a master knows: the paths of this run, and how to run etcd's tools there.
 master_variables() { # MASTER
   local i
-  for i in "${!names[@]}"; do
-    if [[ ${names[i]} == "$1" ]]; then break; fi
-  done
+  i=$(index_in "$1" "${names[@]}")
   master_tools
   assign name="$1" peer_url="${peer_urls[i]}" ip="${member_ips[i]}" \
     initial_cluster=master1=https://master1.internal.example.com:2380,master2=https://master2.internal.example.com:2380,master3=https://master3.internal.example.com:2380 new_token="$new_token" \
