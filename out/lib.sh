@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:a2ff834bddfbcac7fa69c53e7b0895f93c14ba8450c91381edc0797ae3f40945 ]]; then
+if [[ ${library-} != sha256:b451e078cbbea0a16259fb229099ed946f00388b08859f158732b5fb5a48833f ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:a2ff834bddfbcac7fa69c53e7b0895f93c14ba8450c91381edc0797ae3f40945 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:b451e078cbbea0a16259fb229099ed946f00388b08859f158732b5fb5a48833f >&2
   fi
   exit 2
 fi
@@ -413,6 +413,12 @@ declare -A tls_files=(
   [master1]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
   [master2]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
   [master3]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
+)
+# shellcheck disable=SC2034 # each master's etcd manifest in out/, which distribute.sh and members.sh place there
+declare -A manifests=(
+  [master1]=$(beside_script master1-etcd.manifest)
+  [master2]=$(beside_script master2-etcd.manifest)
+  [master3]=$(beside_script master3-etcd.manifest)
 )
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {

@@ -15,7 +15,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:a2ff834bddfbcac7fa69c53e7b0895f93c14ba8450c91381edc0797ae3f40945 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:b451e078cbbea0a16259fb229099ed946f00388b08859f158732b5fb5a48833f # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

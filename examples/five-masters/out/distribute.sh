@@ -16,7 +16,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:0658e603568dfe4783be35589ad33ff205ed530a236e23378825a0672248013c # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:87eac30907f03d9824a14d8fe67c0ebc3f3b18f1de030cebbd4eadbd33ee16fb # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -60,13 +60,6 @@ parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3 master4 master5
 [[ $timeout =~ ^[1-9][0-9]{0,4}$ ]] || usage_error "--timeout takes a whole number of seconds, 1 to 99999, not '$timeout'"
 
-declare -A manifest=(
-  [master1]=$(beside_script master1-etcd.manifest)
-  [master2]=$(beside_script master2-etcd.manifest)
-  [master3]=$(beside_script master3-etcd.manifest)
-  [master4]=$(beside_script master4-etcd.manifest)
-  [master5]=$(beside_script master5-etcd.manifest)
-)
 # The masters that join a running cluster: members.sh places their first manifest, after etcdctl member add.
 declare -A joining=(
 )
@@ -76,7 +69,7 @@ for master in "${selected[@]}"; do
     tls_file_fields "$word"
     [[ -r $from ]] || fail "cannot read $from (tls in cluster.json): make the certificates first (out/certs.sh)"
   done
-  [[ -r ${manifest[$master]} ]] || fail "cannot read ${manifest[$master]} (out/): generate it first"
+  [[ -r ${manifests[$master]} ]] || fail "cannot read ${manifests[$master]} (out/): generate it first"
 done
 
 # What the first pass says on a master whose running manifest differs: the rolling apply replaces it afterwards.
@@ -86,19 +79,19 @@ distribute_to() { # MASTER
   local master=$1 word from staged target mode
   local -a words
   read -r -a words <<<"${tls_files[$master]}"
-  step "$master" "copy ${tls_names[$master]} and ${manifest[$master]##*/}, move them into place"
+  step "$master" "copy ${tls_names[$master]} and ${manifests[$master]##*/}, move them into place"
   if [[ $dry_run == yes ]]; then
     for word in "${words[@]}"; do
       tls_file_fields "$word"
       printf '[%s] would copy %s to %s (mode %s)\n' "$master" "$from" "$target" "$mode"
     done
-    printf '[%s] would copy %s to %s (mode %s)\n' "$master" "${manifest[$master]}" /etc/kubernetes/manifests/etcd.manifest 0644
+    printf '[%s] would copy %s to %s (mode %s)\n' "$master" "${manifests[$master]}" /etc/kubernetes/manifests/etcd.manifest 0644
   fi
   {
     remote_stage
     if [[ $dry_run == no ]]; then
       tls_payloads "$master"
-      payload "${manifest[$master]}" etcd.manifest
+      payload "${manifests[$master]}" etcd.manifest
     fi
     remote_place
     printf 'all_at_once=%s\nleft_for_rolling=%q\njoining=%s\n' "$all_at_once" "$LEFT_FOR_ROLLING" "${joining[$master]:-no}"
@@ -131,7 +124,7 @@ replace_manifest() {
   local master=$1
   {
     remote_stage
-    payload "${manifest[$master]}" etcd.manifest
+    payload "${manifests[$master]}" etcd.manifest
     remote_place
     printf 'timeout=%s\n' "$timeout"
     remote_etcd_pids

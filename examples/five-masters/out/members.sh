@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:0658e603568dfe4783be35589ad33ff205ed530a236e23378825a0672248013c # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:87eac30907f03d9824a14d8fe67c0ebc3f3b18f1de030cebbd4eadbd33ee16fb # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -62,13 +62,6 @@ known_clients=(https://master1.node.local.consul:2379 https://master2.node.local
 known_roles=(founding founding founding founding founding)
 known_joins=('' '' '' '' '')
 learners=no
-declare -A manifest=(
-  [master1]=$(beside_script master1-etcd.manifest)
-  [master2]=$(beside_script master2-etcd.manifest)
-  [master3]=$(beside_script master3-etcd.manifest)
-  [master4]=$(beside_script master4-etcd.manifest)
-  [master5]=$(beside_script master5-etcd.manifest)
-)
 index_of_peer() { index_in "$1" "${known_peers[@]}"; } # PEER_URL: its index among the known masters, or nothing
 index_of_name() { index_in "$1" "${known_names[@]}"; } # NAME
 quorum() { printf '%s' $(($1 / 2 + 1)); }
@@ -306,7 +299,7 @@ add_member() { # NAME
   {
     remote_stage
     tls_payloads "$name"
-    payload "${manifest[$name]}" etcd.manifest
+    payload "${manifests[$name]}" etcd.manifest
     remote_place
     printf 'stamp=%s\n' "$stamp"
     cat <<'REMOTE'

@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:2cba4cc6623b61cc18c10c139c268c735107d0982dd0309666978903c6f2e719 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:d2bd1bd1c0b4d00b7004f3d928eeac86b982cb00464427d4549d6a80ef6dee42 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -62,11 +62,6 @@ known_clients=('https://[fd00:10::11]:2379' 'https://[fd00:10::12]:2379' https:/
 known_roles=(founding founding founding)
 known_joins=('' '' '')
 learners=no
-declare -A manifest=(
-  [master1]=$(beside_script master1-etcd.manifest)
-  [master2]=$(beside_script master2-etcd.manifest)
-  [master3]=$(beside_script master3-etcd.manifest)
-)
 index_of_peer() { index_in "$1" "${known_peers[@]}"; } # PEER_URL: its index among the known masters, or nothing
 index_of_name() { index_in "$1" "${known_names[@]}"; } # NAME
 quorum() { printf '%s' $(($1 / 2 + 1)); }
@@ -304,7 +299,7 @@ add_member() { # NAME
   {
     remote_stage
     tls_payloads "$name"
-    payload "${manifest[$name]}" etcd.manifest
+    payload "${manifests[$name]}" etcd.manifest
     remote_place
     printf 'stamp=%s\n' "$stamp"
     cat <<'REMOTE'

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:afc5a83018191e8b2cbf3f06498ba5897b574cc579320437eee4238f915ecc94 ]]; then
+if [[ ${library-} != sha256:fe25af2c877ae6a3b0f9cfe060434a62ff8169a1292d6b8826e7c28c0dc8ad2e ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:afc5a83018191e8b2cbf3f06498ba5897b574cc579320437eee4238f915ecc94 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:fe25af2c877ae6a3b0f9cfe060434a62ff8169a1292d6b8826e7c28c0dc8ad2e >&2
   fi
   exit 2
 fi
@@ -417,6 +417,12 @@ declare -A tls_files=(
   [master1]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
   [master2]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
   [master3]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
+)
+# shellcheck disable=SC2034 # each master's etcd manifest in out/, which distribute.sh and members.sh place there
+declare -A manifests=(
+  [master1]=$(beside_script master1-etcd.manifest)
+  [master2]=$(beside_script master2-etcd.manifest)
+  [master3]=$(beside_script master3-etcd.manifest)
 )
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:b945295d24a999b0a416ea7c33412c6462e2639a7d7618cedc815dd0db29562c ]]; then
+if [[ ${library-} != sha256:82a452afaada98c82663df43b7c0cc7ad72fefc527fc94a5ec1bde05e8a37fd5 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:b945295d24a999b0a416ea7c33412c6462e2639a7d7618cedc815dd0db29562c >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:82a452afaada98c82663df43b7c0cc7ad72fefc527fc94a5ec1bde05e8a37fd5 >&2
   fi
   exit 2
 fi
@@ -417,6 +417,12 @@ declare -A tls_files=(
   [master1]='../pki/master1-server.pem:master1-server.pem:/etc/kubernetes/pki/etcd/master1-server.pem:0644 ../pki/master1-server-key.pem:master1-server-key.pem:/etc/kubernetes/pki/etcd/master1-server-key.pem:0600 ../pki/master1-peer.pem:master1-peer.pem:/etc/kubernetes/pki/etcd/master1-peer.pem:0644 ../pki/master1-peer-key.pem:master1-peer-key.pem:/etc/kubernetes/pki/etcd/master1-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
   [master2]='../pki/master2-server.pem:master2-server.pem:/etc/kubernetes/pki/etcd/master2-server.pem:0644 ../pki/master2-server-key.pem:master2-server-key.pem:/etc/kubernetes/pki/etcd/master2-server-key.pem:0600 ../pki/master2-peer.pem:master2-peer.pem:/etc/kubernetes/pki/etcd/master2-peer.pem:0644 ../pki/master2-peer-key.pem:master2-peer-key.pem:/etc/kubernetes/pki/etcd/master2-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
   [master3]='../pki/master3-server.pem:master3-server.pem:/etc/kubernetes/pki/etcd/master3-server.pem:0644 ../pki/master3-server-key.pem:master3-server-key.pem:/etc/kubernetes/pki/etcd/master3-server-key.pem:0600 ../pki/master3-peer.pem:master3-peer.pem:/etc/kubernetes/pki/etcd/master3-peer.pem:0644 ../pki/master3-peer-key.pem:master3-peer-key.pem:/etc/kubernetes/pki/etcd/master3-peer-key.pem:0600 ../pki/healthcheck-client.pem:healthcheck-client.pem:/etc/kubernetes/pki/etcd/healthcheck-client.pem:0644 ../pki/healthcheck-client-key.pem:healthcheck-client-key.pem:/etc/kubernetes/pki/etcd/healthcheck-client-key.pem:0600 ../pki/ca.pem:ca.pem:/etc/kubernetes/pki/etcd/ca.pem:0644'
+)
+# shellcheck disable=SC2034 # each master's etcd manifest in out/, which distribute.sh and members.sh place there
+declare -A manifests=(
+  [master1]=$(beside_script master1-etcd.manifest)
+  [master2]=$(beside_script master2-etcd.manifest)
+  [master3]=$(beside_script master3-etcd.manifest)
 )
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {

@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:b945295d24a999b0a416ea7c33412c6462e2639a7d7618cedc815dd0db29562c # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:82a452afaada98c82663df43b7c0cc7ad72fefc527fc94a5ec1bde05e8a37fd5 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -62,11 +62,6 @@ known_clients=(https://master1.node.local.consul:2379 https://master2.node.local
 known_roles=(founding founding founding)
 known_joins=('' '' '')
 learners=yes
-declare -A manifest=(
-  [master1]=$(beside_script master1-etcd.manifest)
-  [master2]=$(beside_script master2-etcd.manifest)
-  [master3]=$(beside_script master3-etcd.manifest)
-)
 index_of_peer() { index_in "$1" "${known_peers[@]}"; } # PEER_URL: its index among the known masters, or nothing
 index_of_name() { index_in "$1" "${known_names[@]}"; } # NAME
 quorum() { printf '%s' $(($1 / 2 + 1)); }
@@ -304,7 +299,7 @@ add_member() { # NAME
   {
     remote_stage
     tls_payloads "$name"
-    payload "${manifest[$name]}" etcd.manifest
+    payload "${manifests[$name]}" etcd.manifest
     remote_place
     printf 'stamp=%s\n' "$stamp"
     cat <<'REMOTE'

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:69d5f41217e8be829537e76e21c908f31d857976973d45758369d2f744af08b5 ]]; then
+if [[ ${library-} != sha256:73bf35a4a2a18bb0c911288bbf0bd1a28ee7c53401ebc8d145e1889ca11b6c53 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:69d5f41217e8be829537e76e21c908f31d857976973d45758369d2f744af08b5 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:73bf35a4a2a18bb0c911288bbf0bd1a28ee7c53401ebc8d145e1889ca11b6c53 >&2
   fi
   exit 2
 fi
@@ -425,6 +425,12 @@ declare -A tls_files=(
   [master1]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
   [master2]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
   [master3]='../kubernetes.pem:kubernetes.pem:/etc/etcd/kubernetes.pem:0644 ../kubernetes-key.pem:kubernetes-key.pem:/etc/etcd/kubernetes-key.pem:0600 ../ca.pem:ca.pem:/etc/etcd/ca.pem:0644'
+)
+# shellcheck disable=SC2034 # each master's etcd manifest in out/, which distribute.sh and members.sh place there
+declare -A manifests=(
+  [master1]=$(beside_script master1-etcd.manifest)
+  [master2]=$(beside_script master2-etcd.manifest)
+  [master3]=$(beside_script master3-etcd.manifest)
 )
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {
