@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:fe25af2c877ae6a3b0f9cfe060434a62ff8169a1292d6b8826e7c28c0dc8ad2e ]]; then
+if [[ ${library-} != sha256:e77ce18342aae8af9c94ba27a10898f75d9eda482b7e96f0adeeeff2042591c0 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:fe25af2c877ae6a3b0f9cfe060434a62ff8169a1292d6b8826e7c28c0dc8ad2e >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:e77ce18342aae8af9c94ba27a10898f75d9eda482b7e96f0adeeeff2042591c0 >&2
   fi
   exit 2
 fi
@@ -95,9 +95,8 @@ require_value() {
   [[ -n $2 ]] || usage_error "$1 needs a value"
 }
 # parse_options SHARED ARG…: the command line. Every script takes -h and -n; SHARED says which of --only and --jobs
-# it takes too ("--only --jobs"). Any other argument is the script's own: own_option ARG NEXT, which the script
-# defines, takes it (setting `taken` to 2 when NEXT is its value) or returns 1 for an argument it does not know.
-own_option() { return 1; }
+# it takes too ("--only --jobs"). Any other argument is the script's own: own_option ARG NEXT, where the script
+# defines one, takes it (setting `taken` to 2 when NEXT is its value) or returns 1 for an argument it does not know.
 parse_options() {
   local shared=" $1 " taken
   shift
@@ -114,7 +113,8 @@ parse_options() {
       -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; taken=2 ;;
       -j?*) jobs=${1#-j} ;;
       --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
-      *) own_option "$@" || usage_error "unknown argument $1" ;;
+      *)
+        if ! declare -F own_option >/dev/null || ! own_option "$@"; then usage_error "unknown argument $1"; fi ;;
     esac
     shift "$taken"
   done

@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:73bf35a4a2a18bb0c911288bbf0bd1a28ee7c53401ebc8d145e1889ca11b6c53 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:d843ddeaaab00cbb47c9ace6498684c54bee84ce3c03bee7c805754354912551 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
