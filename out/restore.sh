@@ -21,10 +21,9 @@
 # It works whether the members are down or kubelet has already restarted them on empty data directories. A failure on any master after
 # the members are stopped stops before any manifest is put back, and says how to go back.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:31fb1c3fd9b136139b01a0feb2a359fe2163b27a723eba53503978bd9cf22ad1 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:2d29a475ed1316dc79a78816d3d2161c1ff5c6f26c8dcb7af4c41e4d93a7bdb6 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -52,24 +51,17 @@ USAGE
 apply=no
 snapshot=
 snapshot_tool=etcdctl
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
     --apply) apply=yes ;;
-    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; shift ;;
-    -*) usage_error "unknown argument $1" ;;
+    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; taken=2 ;;
+    -*) return 1 ;;
     *)
       [[ -z $snapshot ]] || usage_error "one snapshot only (got $snapshot and $1)"
       snapshot=$1 ;;
   esac
-  shift
-done
+}
+parse_options '--only --jobs' "$@"
 [[ -n $snapshot ]] || usage_error "which snapshot? (a .db file that backup.sh wrote)"
 # Every member is restored from the same snapshot into one new cluster: a restore of some masters only would leave
 # two clusters.
@@ -77,8 +69,6 @@ done
 if [[ $apply == yes && $dry_run == yes ]]; then usage_error "--apply and --dry-run: choose one"; fi
 select_hosts master1 master2 master3
 
-names=(master1 master2 master3)
-peer_urls=(https://master1.node.local.consul:2380 https://master2.node.local.consul:2380 https://master3.node.local.consul:2380)
 member_ips=(192.168.56.11 192.168.56.12 192.168.56.13)
 stamp=$(date -u +%Y%m%d%H%M%S)
 new_token=etcd-cluster-0-restored-$stamp
@@ -127,14 +117,18 @@ fi
 # What every script sent to a master knows: the paths of this run, and how to run etcd's tools there.
 master_variables() { # MASTER
   local i
-  for i in "${!names[@]}"; do
-    if [[ ${names[i]} == "$1" ]]; then break; fi
-  done
+  i=$(index_in "$1" "${names[@]}")
   master_tools
   assign name="$1" peer_url="${peer_urls[i]}" ip="${member_ips[i]}" \
     initial_cluster=master1=https://master1.node.local.consul:2380,master2=https://master2.node.local.consul:2380,master3=https://master3.node.local.consul:2380 new_token="$new_token" \
     data_dir="$data_dir" stage="$stage" stage_in_data="$stage_in_data" old_data="$old_data" kept_in_data="$kept_in_data" manifest="$manifest" aside="$aside" \
     client_port=2379 peer_port=2380 size="$size" digest="$actual"
+}
+# on_master MASTER STEP, with a script on standard input: announces the step, then runs the script on that master
+# after master_variables.
+on_master() {
+  step "$1" "$2"
+  remote "$1" <<<"$(master_variables "$1"; cat)"
 }
 
 # 1. The snapshot's bytes follow the script on the same connection: bash reads a script from a pipe one byte at a
@@ -185,11 +179,7 @@ MASTER
 # 2. kubelet stops a static pod whose manifest leaves its directory. etcd is judged stopped when nothing accepts a
 # connection on the member's own address at its client and peer ports: true whatever else runs on the master.
 stop_on() { # MASTER
-  local master=$1
-  step "$master" "move $manifest out to $aside, wait until etcd has stopped"
-  remote "$master" <<<"$(
-    master_variables "$master"
-    cat <<'MASTER'
+  on_master "$1" "move $manifest out to $aside, wait until etcd has stopped" <<'MASTER'
 if sudo test -e "$manifest"; then
   sudo mv -f -T -- "$manifest" "$aside"
   echo "moved $manifest to $aside"
@@ -209,16 +199,11 @@ done
 echo "something still listens on $ip at port $client_port or $peer_port two minutes after the manifest was moved out: is etcd run by something other than kubelet's manifest?" >&2
 exit 1
 MASTER
-  )"
 }
 
 # 3. The restored data into place, with renames only (same file system); the old data is kept.
 swap_on() { # MASTER
-  local master=$1
-  step "$master" "old data to $old_data, the restored data to $data_dir"
-  remote "$master" <<<"$(
-    master_variables "$master"
-    cat <<'MASTER'
+  on_master "$1" "old data to $old_data, the restored data to $data_dir" <<'MASTER'
 # Where step 1 restored: beside the data directory, or inside it (which the rename below carries along).
 if sudo test -d "$stage/data"; then
   restored=$stage/data
@@ -249,16 +234,11 @@ fi
 sudo chmod 0700 -- "$data_dir"
 echo "restored $data_dir from the snapshot"
 MASTER
-  )"
 }
 
 # 4. Back into the manifest directory with one rename: kubelet never sees half a manifest.
 start_on() { # MASTER
-  local master=$1
-  step "$master" "put the manifest back into /etc/kubernetes/manifests"
-  remote "$master" <<<"$(
-    master_variables "$master"
-    cat <<'MASTER'
+  on_master "$1" "put the manifest back into /etc/kubernetes/manifests" <<'MASTER'
 if ! sudo test -e "$aside"; then
   echo "no $aside: this master had no manifest in place before the restore; put it there with distribute.sh --only $name"
   exit 0
@@ -270,7 +250,6 @@ fi
 sudo mv -T -- "$aside" "$manifest"
 echo "put $manifest back"
 MASTER
-  )"
 }
 
 # The way back, printed when a step fails before any manifest is back in place.

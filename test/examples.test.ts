@@ -187,13 +187,12 @@ test('ipv6: the liveness probe opens ::1 bare (a tcpSocket host is not a URL, so
 test('ipv6: verify.sh expects every member at its bracketed peer and client URLs', () => {
   const example = byName('examples/ipv6');
   const cluster = clusterOf('examples/ipv6');
-  // The peer URLs are verify.sh's own; the client URLs it checks are the library's (lib.sh), which it sources.
-  const verify = read(join(example.out, 'verify.sh'));
+  // The peer and client URLs verify.sh checks are the library's (lib.sh), which it sources.
   const library = read(join(example.out, 'lib.sh'));
-  const peerUrls = /^peer_urls=\((.*)\)$/m.exec(verify)?.[1] ?? '';
+  const peerUrls = /^peer_urls=\((.*)\)$/m.exec(library)?.[1] ?? '';
   const clientUrls = /^all_client_urls=(.*)$/m.exec(library)?.[1] ?? '';
   for (const master of cluster.masters) {
-    assert.ok(peerUrls.includes(`https://${inUrl(master.host)}:2380`), `expected verify.sh's peer_urls to name ${master.name}'s bracketed peer URL: ${peerUrls}`);
+    assert.ok(peerUrls.includes(`https://${inUrl(master.host)}:2380`), `expected lib.sh's peer_urls, which verify.sh checks, to name ${master.name}'s bracketed peer URL: ${peerUrls}`);
     assert.ok(clientUrls.includes(`https://${inUrl(master.host)}:2379`), `expected lib.sh's all_client_urls, which verify.sh checks, to name ${master.name}'s bracketed client URL: ${clientUrls}`);
   }
 });

@@ -86,13 +86,14 @@ test('the library stands once, with its fingerprint: the sha256 of its text with
     assert.ok(script.content.split('\n').some((line) => line.startsWith(`library=${fingerprint} #`)), `${script.path} names the library's fingerprint`);
     assert.ok(script.content.includes('\nsource "$here/lib.sh"\n'), `${script.path} sources the library from its own directory`);
   }
-  // Every bash function stands once in out/: only usage, which each script words for itself, is in several.
+  // Every bash function stands once in out/: only usage and own_option (the script's own options), which each script
+  // words for itself, are in several.
   const defined = new Map<string, string[]>();
   for (const file of files.filter((f) => f.path.endsWith('.sh'))) {
     for (const name of new Set([...file.content.matchAll(/^ *([a-z_]+)\(\) \{/gm)].map((m) => m[1]!))) defined.set(name, [...(defined.get(name) ?? []), file.path]);
   }
   assert.ok((defined.get('run_on_hosts') ?? []).length === 1 && (defined.get('step') ?? []).length === 1, 'the runner and the prelude are found');
-  assert.equal([...defined].filter(([name, where]) => where.length > 1 && name !== 'usage'), [], 'a function defined in more than one file of out/');
+  assert.equal([...defined].filter(([name, where]) => where.length > 1 && name !== 'usage' && name !== 'own_option'), [], 'a function defined in more than one file of out/');
   const other = defaultPlan();
   other.memberNames = [...other.memberNames].reverse();
   const changed = render(other).find((f) => f.path === LIBRARY)!.content;

@@ -12,10 +12,9 @@
 #   replace: remove, then add under the same name with an empty data directory.
 # Other masters' manifests are never touched: no other member restarts.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:d31d0e8850ccfd95a59890b31fb8f75d935683e463eb4ed79e2ff539418e63dc # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:8c8f2ea45fe885451f3826b5045ebfc962fd415c6c01a3474d1da3cba11d3e9b # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -44,17 +43,15 @@ refused or failed (the message names the member and what to do); 2 on a usage er
 USAGE
 }
 
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
     --apply) apply=yes ;;
     --force) force=yes ;;
-    --timeout) require_value "$1" "${2:-}"; timeout=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --timeout) require_value "$1" "${2:-}"; timeout=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options '' "$@"
 [[ $timeout =~ ^[1-9][0-9]{0,4}$ ]] || usage_error "--timeout takes a whole number of seconds, 1 to 99999, not '$timeout'"
 
 # Every master cluster.json knows, removed ones included, index for index: what it says of each (founding, joins,
@@ -65,25 +62,8 @@ known_clients=(https://master1.node.local.consul:2379 https://master2.node.local
 known_roles=(founding founding founding founding founding)
 known_joins=('' '' '' '' '')
 learners=no
-declare -A manifest=(
-  [master1]=$(beside_script master1-etcd.manifest)
-  [master2]=$(beside_script master2-etcd.manifest)
-  [master3]=$(beside_script master3-etcd.manifest)
-  [master4]=$(beside_script master4-etcd.manifest)
-  [master5]=$(beside_script master5-etcd.manifest)
-)
-index_of_peer() { # PEER_URL: its index among the known masters, or nothing
-  local i
-  for i in "${!known_peers[@]}"; do
-    if [[ ${known_peers[i]} == "$1" ]]; then printf '%s' "$i"; fi
-  done
-}
-index_of_name() { # NAME
-  local i
-  for i in "${!known_names[@]}"; do
-    if [[ ${known_names[i]} == "$1" ]]; then printf '%s' "$i"; fi
-  done
-}
+index_of_peer() { index_in "$1" "${known_peers[@]}"; } # PEER_URL: its index among the known masters, or nothing
+index_of_name() { index_in "$1" "${known_names[@]}"; } # NAME
 quorum() { printf '%s' $(($1 / 2 + 1)); }
 
 # ---- The live cluster -------------------------------------------------------------------------------------------
@@ -119,34 +99,23 @@ while read -r id status name peer client learner; do
 done <<<"$live"
 
 # ---- The plan: removals, then replacements, then additions, each in cluster.json's order -------------------------
-steps=() why=() refusals=()
-for refusal in "${clash[@]}"; do refusals+=("$refusal"); done
+steps=() why=() refusals=("${clash[@]}")
 for member in "${unknown[@]}"; do
   refusals+=("$member is a member of the running cluster, but cluster.json does not know it: add it to masters as it is (to keep it), or add it marked \"removed\": true (to remove it on purpose)")
 done
-for i in "${!known_names[@]}"; do
-  name=${known_names[i]}
-  state=${live_state[$name]:-absent}
-  case ${known_roles[i]}:$state in
-    removed:absent) ;;
-    removed:*) steps+=("remove $name") why+=("cluster.json marks it removed; it is a member ($state)") ;;
-  esac
-done
-for i in "${!known_names[@]}"; do
-  name=${known_names[i]}
-  state=${live_state[$name]:-absent}
-  case ${known_roles[i]}:$state in
-    rejoins:unhealthy | rejoins:unstarted | rejoins:learner) steps+=("replace $name") why+=("cluster.json says it rejoins (its data is lost) with ${known_joins[i]}, and the member does not answer ($state)") ;;
-  esac
-done
-for i in "${!known_names[@]}"; do
-  name=${known_names[i]}
-  state=${live_state[$name]:-absent}
-  case ${known_roles[i]}:$state in
-    joins:absent | rejoins:absent) steps+=("add $name") why+=("cluster.json says it joins with ${known_joins[i]}; it is not a member") ;;
-    joins:unstarted | joins:learner) steps+=("add $name") why+=("an earlier add is unfinished: the member is $state") ;;
-    founding:absent) refusals+=("$name is a founding member in cluster.json but not a member of the running cluster: a master cannot join as a founder; give it \"joinedWith\": the members it joins (those listed above)") ;;
-  esac
+for pass in remove replace add; do
+  for i in "${!known_names[@]}"; do
+    name=${known_names[i]}
+    state=${live_state[$name]:-absent}
+    case $pass:${known_roles[i]}:$state in
+      remove:removed:absent) ;;
+      remove:removed:*) steps+=("remove $name") why+=("cluster.json marks it removed; it is a member ($state)") ;;
+      replace:rejoins:unhealthy | replace:rejoins:unstarted | replace:rejoins:learner) steps+=("replace $name") why+=("cluster.json says it rejoins (its data is lost) with ${known_joins[i]}, and the member does not answer ($state)") ;;
+      add:joins:absent | add:rejoins:absent) steps+=("add $name") why+=("cluster.json says it joins with ${known_joins[i]}; it is not a member") ;;
+      add:joins:unstarted | add:joins:learner) steps+=("add $name") why+=("an earlier add is unfinished: the member is $state") ;;
+      add:founding:absent) refusals+=("$name is a founding member in cluster.json but not a member of the running cluster: a master cannot join as a founder; give it \"joinedWith\": the members it joins (those listed above)") ;;
+    esac
+  done
 done
 
 # Walk the plan: who is a member, and healthy, before each step. A step may only start with every other member healthy,
@@ -230,16 +199,11 @@ fi
 # ---- Carrying it out ------------------------------------------------------------------------------------------
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 current_list() { # the client URLs of the members now, one a line
-  local id status name peer client learner
-  while read -r id status name peer client learner; do
-    if [[ $client != - ]]; then printf '%s\n' "$client"; fi
-  done < <(live_members)
+  member_clients < <(live_members)
 }
 current_urls() { # [URL]: the client URLs of the members now but URL, comma-separated (for etcdctl --endpoints)
-  local urls=() id status name peer client learner
-  while read -r id status name peer client learner; do
-    if [[ $client != - && $client != "${1:-}" ]]; then urls+=("$client"); fi
-  done < <(live_members)
+  local urls
+  mapfile -t urls < <(current_list | grep -vxF -- "${1:-}")
   (IFS=,; printf '%s' "${urls[*]}")
 }
 gate() { # NAME: every member but NAME started and healthy
@@ -247,13 +211,6 @@ gate() { # NAME: every member but NAME started and healthy
   members=$(live_members) || fail "no etcd member answers at $all_client_urls any more: stopped before $1"
   bad=$(unhealthy_members "$(grep -v " $1 " <<<"$members" || true)")
   [[ -z $bad ]] || fail "not every member is healthy, so $1 is left as it was: ${bad//$'\n'/; }. Bring that member back, then run members.sh --apply again"
-}
-leader_client() {
-  local u id leader index
-  while read -r u id leader index; do
-    if [[ -n $id && $id == "$leader" ]]; then printf '%s' "$u"; fi
-  done < <(mapfile -t urls < <(current_list); endpoint_status "${urls[@]}")
-  : "$index"
 }
 
 # aside NAME: on that master, the manifest moved out of the manifest directory (kubelet stops etcd), then, once etcd
@@ -308,7 +265,7 @@ reconfigure() { # [--not URL] ARGS…
 remove_member() { # NAME
   local name=$1 id=${live_id[$1]} leader target
   gate "$name"
-  leader=$(leader_client)
+  leader=$(mapfile -t urls < <(current_list); leader_url "${urls[@]}")
   if [[ $leader == "${known_clients[$(index_of_name "$name")]}" ]]; then
     target=$(live_members | awk -v me="$name" '$2 == "started" && $3 != me && $6 != "true" { print $1; exit }')
     step "$name" "etcdctl move-leader $target: $name leads, and is removed as a follower"
@@ -342,7 +299,7 @@ add_member() { # NAME
   {
     remote_stage
     tls_payloads "$name"
-    payload "${manifest[$name]}" etcd.manifest
+    payload "${manifests[$name]}" etcd.manifest
     remote_place
     printf 'stamp=%s\n' "$stamp"
     cat <<'REMOTE'

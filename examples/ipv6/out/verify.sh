@@ -8,10 +8,9 @@
 # URL, and that no other member is listed. Exits 0 when all is as expected; otherwise names each member that is missing, extra,
 # unstarted or not answering, and exits 1.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:fc6538a6c7c6d94e6147f0a820c80638faecac99f8bbcfd984b7f2a815513016 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:c8fbcea5529daf28d5ec157fc1d9972acfee6d4894dd9c19186227baa414de59 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -39,25 +38,18 @@ USAGE
 }
 
 mode=transport
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
     --local) mode=local ;;
-    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; shift ;;
-    --cacert) require_value "$1" "${2:-}"; ca=$2; shift ;;
-    --cert) require_value "$1" "${2:-}"; cert=$2; shift ;;
-    --key) require_value "$1" "${2:-}"; key=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; taken=2 ;;
+    --cacert) require_value "$1" "${2:-}"; ca=$2; taken=2 ;;
+    --cert) require_value "$1" "${2:-}"; cert=$2; taken=2 ;;
+    --key) require_value "$1" "${2:-}"; key=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options --only "$@"
 select_hosts master1 master2 master3
-
-# What cluster.json says, member by member (names and client URLs: lib.sh).
-peer_urls=('https://[fd00:10::11]:2380' 'https://[fd00:10::12]:2380' https://master3.node.local.consul:2380)
 
 # etcdctl in the etcd image on a master, through the transport. The tutorial runs it with `docker run -it`,
 # which fails without a terminal ("the input device is not a TTY"), so -it is left out here.
@@ -141,11 +133,7 @@ done
 if [[ -z $only ]]; then
   while IFS=$'\t' read -r name peer; do
     if [[ -z $peer ]]; then continue; fi
-    expected=no
-    for url in "${peer_urls[@]}"; do
-      if [[ $url == "$peer" ]]; then expected=yes; fi
-    done
-    if [[ $expected == no ]]; then problems+=("extra: ${name:-(unnamed)} ($peer) is a member but not in cluster.json"); fi
+    if [[ -z $(index_in "$peer" "${peer_urls[@]}") ]]; then problems+=("extra: ${name:-(unnamed)} ($peer) is a member but not in cluster.json"); fi
   done < <(awk -F', ' 'NF >= 5 { print $3 "\t" $4 }' <<<"$members")
 fi
 

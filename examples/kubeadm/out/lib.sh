@@ -7,21 +7,21 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:848201108136b534d03887e552862b4b6c26068e7a701bf7525075c54a91bced ]]; then
+if [[ ${library-} != sha256:e77ce18342aae8af9c94ba27a10898f75d9eda482b7e96f0adeeeff2042591c0 ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:848201108136b534d03887e552862b4b6c26068e7a701bf7525075c54a91bced >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:e77ce18342aae8af9c94ba27a10898f75d9eda482b7e96f0adeeeff2042591c0 >&2
   fi
   exit 2
 fi
 
-# The caller's shell environment must not change what the scripts do: GLOBIGNORE changes what a glob matches, and
-# SHELLOPTS or BASHOPTS, exported, switch on noclobber, noglob, failglob and the like in every bash started (CDPATH,
-# which makes `cd` print the directory it chose, and maybe choose another, each script unsets before its first
-# `cd`). Back to bash's defaults (xtrace and verbose are left as the caller set them: a way to debug, nothing more).
-unset GLOBIGNORE
+# The caller's shell environment must not change what the scripts do: CDPATH makes `cd` print the directory it
+# chose, and maybe choose another (each script finds its own directory with CDPATH empty), GLOBIGNORE changes what a
+# glob matches, and SHELLOPTS or BASHOPTS, exported, switch on noclobber, noglob, failglob and the like in every bash
+# started. Back to bash's defaults (xtrace and verbose are left as the caller set them: a way to debug, nothing more).
+unset CDPATH GLOBIGNORE
 set +o noclobber +o noglob +o allexport +o posix +o keyword +o onecmd
 shopt -u failglob nullglob dotglob nocaseglob nocasematch lastpipe
 
@@ -94,6 +94,38 @@ usage_error() {
 require_value() {
   [[ -n $2 ]] || usage_error "$1 needs a value"
 }
+# parse_options SHARED ARG…: the command line. Every script takes -h and -n; SHARED says which of --only and --jobs
+# it takes too ("--only --jobs"). Any other argument is the script's own: own_option ARG NEXT, where the script
+# defines one, takes it (setting `taken` to 2 when NEXT is its value) or returns 1 for an argument it does not know.
+parse_options() {
+  local shared=" $1 " taken
+  shift
+  while (($#)); do
+    taken=1
+    case $1 in
+      # Another script's option is unknown here; one this script takes goes on (;;&) to the patterns below.
+      --only | --only=*) [[ $shared == *' --only '* ]] || usage_error "unknown argument $1" ;;&
+      -j | -j?* | --jobs | --jobs=*) [[ $shared == *' --jobs '* ]] || usage_error "unknown argument $1" ;;&
+      -h | --help) usage; exit 0 ;;
+      -n | --dry-run) dry_run=yes ;;
+      --only) require_value "$1" "${2:-}"; only=$2; taken=2 ;;
+      --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
+      -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; taken=2 ;;
+      -j?*) jobs=${1#-j} ;;
+      --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
+      *)
+        if ! declare -F own_option >/dev/null || ! own_option "$@"; then usage_error "unknown argument $1"; fi ;;
+    esac
+    shift "$taken"
+  done
+}
+# index_in WORD LIST…: the index of WORD in LIST, or nothing when it is not there.
+index_in() {
+  local word=$1 list=("${@:2}") i
+  for i in "${!list[@]}"; do
+    if [[ ${list[i]} == "$word" ]]; then printf '%s' "$i"; fi
+  done
+}
 # select_hosts HOST...: sets `selected` to the hosts --only names (all of them without --only), in the given order.
 select_hosts() {
   # Matched as text, never compared as a number: bash arithmetic wraps a huge number around (to a negative one,
@@ -104,22 +136,13 @@ select_hosts() {
     selected=("$@")
     return
   fi
-  local wanted known host
+  local wanted host
   IFS=, read -r -a wanted <<<"$only"
   for host in "${wanted[@]}"; do
-    known=no
-    for candidate; do
-      if [[ $candidate == "$host" ]]; then known=yes; fi
-    done
-    if [[ $known == no ]]; then usage_error "--only: no host named '$host' here (hosts: $*)"; fi
+    [[ -n $(index_in "$host" "$@") ]] || usage_error "--only: no host named '$host' here (hosts: $*)"
   done
-  for candidate; do
-    for host in "${wanted[@]}"; do
-      if [[ $candidate == "$host" ]]; then
-        selected+=("$candidate")
-        break
-      fi
-    done
+  for host; do
+    if [[ -n $(index_in "$host" "${wanted[@]}") ]]; then selected+=("$host"); fi
   done
 }
 
@@ -395,6 +418,12 @@ declare -A tls_files=(
   [master2]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
   [master3]='../pki/etcd/server.crt:server.crt:/etc/kubernetes/pki/etcd/server.crt:0644 ../pki/etcd/server.key:server.key:/etc/kubernetes/pki/etcd/server.key:0600 ../pki/etcd/ca.crt:ca.crt:/etc/kubernetes/pki/etcd/ca.crt:0644'
 )
+# shellcheck disable=SC2034 # each master's etcd manifest in out/, which distribute.sh and members.sh place there
+declare -A manifests=(
+  [master1]=$(beside_script master1-etcd.manifest)
+  [master2]=$(beside_script master2-etcd.manifest)
+  [master3]=$(beside_script master3-etcd.manifest)
+)
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {
   IFS=: read -r from staged target mode <<<"$1"
@@ -468,18 +497,10 @@ REMOTE
 
 # What cluster.json says, member by member, index for index.
 names=(master1 master2 master3)
+# shellcheck disable=SC2034 # used by the scripts that compare members by peer URL (verify.sh, restore.sh)
+peer_urls=(https://master1.node.local.consul:2380 https://master2.node.local.consul:2380 https://master3.node.local.consul:2380)
 client_urls=(https://master1.node.local.consul:2379 https://master2.node.local.consul:2379 https://master3.node.local.consul:2379)
 all_client_urls=https://master1.node.local.consul:2379,https://master2.node.local.consul:2379,https://master3.node.local.consul:2379
-name_of_client() { # URL: the master cluster.json gives this client URL, or the URL itself
-  local i
-  for i in "${!client_urls[@]}"; do
-    if [[ ${client_urls[i]} == "$1" ]]; then
-      printf '%s' "${names[i]}"
-      return
-    fi
-  done
-  printf '%s' "$1"
-}
 client_of() { # MASTER: its client URL
   local i
   for i in "${!names[@]}"; do
@@ -499,6 +520,11 @@ live_members() {
     print $1, $2, name, peer[1], clients[1], learner
   }' <<<"$listed"
 }
+# member_clients, with live_members' lines as input: the members' client URLs, one a line (a member not yet started
+# has none).
+member_clients() {
+  awk '$5 != "-" { print $5 }'
+}
 
 # endpoint_status URL…: `endpoint status -w json` of these endpoints, one answering member a line:
 # URL MEMBER_ID LEADER_ID RAFT_INDEX (the IDs in decimal, as the JSON has them). A member that does not answer has
@@ -513,6 +539,17 @@ endpoint_status() {
     match($0, /"leader":[0-9]+/) { leader = substr($0, RSTART + 9, RLENGTH - 9) }
     match($0, /"raftIndex":[0-9]+/) { index_ = substr($0, RSTART + 12, RLENGTH - 12) }
     { print url, id, leader, index_ }'
+}
+# leader_url URL…: the client URL of the member that leads, as the members at these URLs see it.
+leader_url() {
+  local u id leader index
+  while read -r u id leader index; do
+    if [[ -n $id && $id == "$leader" ]]; then
+      printf '%s' "$u"
+      return
+    fi
+  done < <(endpoint_status "$@")
+  : "$index"
 }
 
 # healthy URL: whether the member at URL answers `endpoint health` (a quorum read through it).

@@ -13,10 +13,9 @@
 #     /etc/kubernetes/manifests exists; and its ip in cluster.json is one of its addresses.
 # Changes nothing anywhere.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:848201108136b534d03887e552862b4b6c26068e7a701bf7525075c54a91bced # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:e77ce18342aae8af9c94ba27a10898f75d9eda482b7e96f0adeeeff2042591c0 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -36,20 +35,8 @@ USAGE
 }
 
 local_only=no
-while (($#)); do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
-    --local) local_only=yes ;;
-    *) usage_error "unknown argument $1" ;;
-  esac
-  shift
-done
+own_option() { [[ $1 == --local ]] && local_only=yes; }
+parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3
 
 # The CA on this machine is lib.sh's $ca (tls.ca in cluster.json); each certificate is named where check_certificates

@@ -10,10 +10,9 @@
 # A snapshot is written under a temporary name and renamed once whole and checked: a run that fails or is cut
 # short leaves no file under a final name.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:c1021195e0edd307683840ba764b6bcdd5289bbbc8e609a2234651c348dca984 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:2224a36255140ff078a8636570d2f44da1f4cd6b2b1a19eee7bde341061260dc # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -45,32 +44,24 @@ USAGE
 
 mode=transport
 snapshot_tool=etcdutl
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
     --local) mode=local ;;
-    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; shift ;;
-    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; shift ;;
-    --cacert) require_value "$1" "${2:-}"; ca=$2; shift ;;
-    --cert) require_value "$1" "${2:-}"; cert=$2; shift ;;
-    --key) require_value "$1" "${2:-}"; key=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --etcdctl) require_value "$1" "${2:-}"; etcdctl=$2; taken=2 ;;
+    --snapshot-tool) require_value "$1" "${2:-}"; snapshot_tool=$2; taken=2 ;;
+    --cacert) require_value "$1" "${2:-}"; ca=$2; taken=2 ;;
+    --cert) require_value "$1" "${2:-}"; cert=$2; taken=2 ;;
+    --key) require_value "$1" "${2:-}"; key=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options --only "$@"
 select_hosts master1 master2 master3
 
 prefix=etcd-cluster-0-
 keep=7
 keep_on=operator
 backup_dir=$(beside_script ../backups)
-if [[ $mode == local ]]; then
-  keep_on=operator
-  backup_dir=$(beside_script ../backups)
-fi
 # The snapshot's name: the cluster token, the time now in UTC (sorts as text) and, once it is known, the revision.
 stamp=$(date -u +%Y%m%d%H%M%S)
 

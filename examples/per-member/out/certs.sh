@@ -17,10 +17,9 @@
 # exists is kept, so a second run changes nothing; `--renew` re-issues, from the same CA and with the same key, the
 # certificates that expire within 30 days (`--within DAYS`), lists them, and keeps each old one beside it.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:c1021195e0edd307683840ba764b6bcdd5289bbbc8e609a2234651c348dca984 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:2224a36255140ff078a8636570d2f44da1f4cd6b2b1a19eee7bde341061260dc # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -42,17 +41,15 @@ machine. What exists is kept: a second run changes nothing.
 USAGE
 }
 
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
     --renew) renew=yes ;;
-    --within) require_value "$1" "${2:-}"; within=$2; within_given=yes; shift ;;
+    --within) require_value "$1" "${2:-}"; within=$2; within_given=yes; taken=2 ;;
     --within=*) require_value --within "${1#--within=}"; within=${1#--within=}; within_given=yes ;;
-    *) usage_error "unknown argument $1" ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options '' "$@"
 # Matched as text: bash arithmetic would wrap a huge number around.
 [[ $within =~ ^[0-9]{1,5}$ ]] || usage_error "--within takes a whole number of days (0 to 99999), not '$within'"
 if [[ ${within_given:-no} == yes && $renew == no ]]; then usage_error "--within goes with --renew"; fi
@@ -80,10 +77,7 @@ umask 077
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-made=()
-renewed=()
-kept=()
-notes=()
+made=() renewed=() kept=() notes=()
 
 expiry() { # CERT: its notAfter date
   openssl x509 -in "$1" -noout -enddate | cut -d= -f2

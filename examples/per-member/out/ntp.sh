@@ -8,10 +8,9 @@
 # nodes at once. A node that already has it installed is left alone, so a second run changes nothing. Each node
 # installs it with its own package manager: apt-get, dnf, yum, zypper.
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:c1021195e0edd307683840ba764b6bcdd5289bbbc8e609a2234651c348dca984 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:2224a36255140ff078a8636570d2f44da1f4cd6b2b1a19eee7bde341061260dc # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -29,19 +28,7 @@ Installs chrony on every master and worker, then checks each node's clock agains
 USAGE
 }
 
-while (($#)); do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
-    *) usage_error "unknown argument $1" ;;
-  esac
-  shift
-done
+parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3
 
 sync_time_on() { # NODE

@@ -14,10 +14,9 @@
 # after handing leadership to a follower. When no member answers then, it cannot tell a cluster that is down from one
 # it cannot reach, and stops; --all-at-once replaces every manifest together (a cluster that is down anyway).
 set -Eeuo pipefail
-# What the scripts here share is lib.sh, beside this script (`here`, its physical directory; CDPATH unset first).
-unset CDPATH
-here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5ffea5ba03bf24bb4f92f3db9d0be45db25c192469a28175cc90c9602fd1bc64 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+# What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
+here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+library=sha256:d843ddeaaab00cbb47c9ace6498684c54bee84ce3c03bee7c805754354912551 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -48,29 +47,17 @@ master at a time, each gated on the cluster's health, the leader last.
 USAGE
 }
 
-while (($#)); do
+own_option() { # ARG NEXT (parse_options)
   case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) dry_run=yes ;;
-    --only) require_value "$1" "${2:-}"; only=$2; shift ;;
-    --only=*) require_value --only "${1#--only=}"; only=${1#--only=} ;;
-    -j | --jobs) require_value "$1" "${2:-}"; jobs=$2; shift ;;
-    -j?*) jobs=${1#-j} ;;
-    --jobs=*) require_value --jobs "${1#--jobs=}"; jobs=${1#--jobs=} ;;
     --all-at-once) all_at_once=yes ;;
-    --timeout) require_value "$1" "${2:-}"; timeout=$2; shift ;;
-    *) usage_error "unknown argument $1" ;;
+    --timeout) require_value "$1" "${2:-}"; timeout=$2; taken=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+parse_options '--only --jobs' "$@"
 select_hosts master1 master2 master3
 [[ $timeout =~ ^[1-9][0-9]{0,4}$ ]] || usage_error "--timeout takes a whole number of seconds, 1 to 99999, not '$timeout'"
 
-declare -A manifest=(
-  [master1]=$(beside_script master1-etcd.manifest)
-  [master2]=$(beside_script master2-etcd.manifest)
-  [master3]=$(beside_script master3-etcd.manifest)
-)
 # The masters that join a running cluster: members.sh places their first manifest, after etcdctl member add.
 declare -A joining=(
 )
@@ -80,7 +67,7 @@ for master in "${selected[@]}"; do
     tls_file_fields "$word"
     [[ -r $from ]] || fail "cannot read $from (tls in cluster.json): make the certificates first (out/certs.sh)"
   done
-  [[ -r ${manifest[$master]} ]] || fail "cannot read ${manifest[$master]} (out/): generate it first"
+  [[ -r ${manifests[$master]} ]] || fail "cannot read ${manifests[$master]} (out/): generate it first"
 done
 
 # What the first pass says on a master whose running manifest differs: the rolling apply replaces it afterwards.
@@ -90,19 +77,19 @@ distribute_to() { # MASTER
   local master=$1 word from staged target mode
   local -a words
   read -r -a words <<<"${tls_files[$master]}"
-  step "$master" "copy ${tls_names[$master]} and ${manifest[$master]##*/}, move them into place"
+  step "$master" "copy ${tls_names[$master]} and ${manifests[$master]##*/}, move them into place"
   if [[ $dry_run == yes ]]; then
     for word in "${words[@]}"; do
       tls_file_fields "$word"
       printf '[%s] would copy %s to %s (mode %s)\n' "$master" "$from" "$target" "$mode"
     done
-    printf '[%s] would copy %s to %s (mode %s)\n' "$master" "${manifest[$master]}" /etc/kubernetes/manifests/etcd.manifest 0644
+    printf '[%s] would copy %s to %s (mode %s)\n' "$master" "${manifests[$master]}" /etc/kubernetes/manifests/etcd.manifest 0644
   fi
   {
     remote_stage
     if [[ $dry_run == no ]]; then
       tls_payloads "$master"
-      payload "${manifest[$master]}" etcd.manifest
+      payload "${manifests[$master]}" etcd.manifest
     fi
     remote_place
     printf 'all_at_once=%s\nleft_for_rolling=%q\njoining=%s\n' "$all_at_once" "$LEFT_FOR_ROLLING" "${joining[$master]:-no}"
@@ -135,7 +122,7 @@ replace_manifest() {
   local master=$1
   {
     remote_stage
-    payload "${manifest[$master]}" etcd.manifest
+    payload "${manifests[$master]}" etcd.manifest
     remote_place
     printf 'timeout=%s\n' "$timeout"
     remote_etcd_pids
@@ -161,18 +148,6 @@ REMOTE
   } | remote "$master"
 }
 
-# leader_url URL…: the client URL of the member that leads, as the members at these URLs see it.
-leader_url() {
-  local u id leader index
-  while read -r u id leader index; do
-    if [[ -n $id && $id == "$leader" ]]; then
-      printf '%s' "$u"
-      return
-    fi
-  done < <(endpoint_status "$@")
-  : "$index"
-}
-
 # roll MASTER: replace one running member's manifest, between two health gates.
 live_client_urls=()
 roll() {
@@ -181,10 +156,7 @@ roll() {
   avoid=$master
   step "$master" "etcdctl endpoint health, every member, before changing $master"
   members=$(live_members) || fail "no etcd member answers at $all_client_urls any more: $master and the masters after it are left as they were"
-  live_client_urls=()
-  while read -r id status name peer client learner; do
-    if [[ $client != - ]]; then live_client_urls+=("$client"); fi
-  done <<<"$members"
+  mapfile -t live_client_urls < <(member_clients <<<"$members")
   bad=$(unhealthy_members "$members")
   if [[ -n $bad ]]; then
     fail "not every member is healthy, so $master is left as it was: ${bad//$'\n'/; }. Bring that member back (its etcd log on its master), check with verify.sh, and run distribute.sh again"
