@@ -10,13 +10,14 @@
 # First bootstrap or change: a master with no etcd manifest yet gets its manifest at once (the first bootstrap: etcd
 # needs a quorum of members up to form, so they all start together). A master whose manifest in place differs from
 # the new one is a running member: its manifest is not replaced in that first pass but afterwards, one master at a
-# time (the rolling apply): every member healthy before, the member healthy and caught up after, the leader last
+# time (the rolling apply): every other member healthy before (the member itself may be down: its new manifest may be
+# the repair, and those go first), the member healthy and caught up after, the leader last
 # after handing leadership to a follower. When no member answers then, it cannot tell a cluster that is down from one
 # it cannot reach, and stops; --all-at-once replaces every manifest together (a cluster that is down anyway).
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:2d29a475ed1316dc79a78816d3d2161c1ff5c6f26c8dcb7af4c41e4d93a7bdb6 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:22977414134c35df3c6dd8bf7d446dac2f98d1e88d53f3ea29e513dbceb6f1e0 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -157,9 +158,14 @@ roll() {
   step "$master" "etcdctl endpoint health, every member, before changing $master"
   members=$(live_members) || fail "no etcd member answers at $all_client_urls any more: $master and the masters after it are left as they were"
   mapfile -t live_client_urls < <(member_clients <<<"$members")
-  bad=$(unhealthy_members "$members")
+  # Every other member healthy: then quorum holds while this one restarts, whether it is healthy or not. The member
+  # being replaced may be down: a new manifest is how a member broken by its manifest is repaired (issue 19).
+  bad=$(unhealthy_members "$members" "$url")
   if [[ -n $bad ]]; then
-    fail "not every member is healthy, so $master is left as it was: ${bad//$'\n'/; }. Bring that member back (its etcd log on its master), check with verify.sh, and run distribute.sh again"
+    fail "not every other member is healthy, so $master is left as it was: ${bad//$'\n'/; }. Bring that member back (its etcd log on its master), check with verify.sh, and run distribute.sh again"
+  fi
+  if ! healthy "$url"; then
+    printf '  %s does not answer a health check: its new manifest goes out as a repair, while the other members keep quorum\n' "$master"
   fi
   leader=$(leader_url "${live_client_urls[@]}")
   if [[ $leader == "$url" ]]; then
@@ -191,7 +197,7 @@ run_on_hosts distribute_to "${selected[@]}"
 if [[ $dry_run == yes ]]; then
   if [[ $all_at_once == no ]]; then
     printf '\nwould then replace, one master at a time, each manifest that differs from the one in place (none on a first bootstrap):\n'
-    printf '  every member healthy first (etcdctl member list, endpoint health), leadership moved away from the leader (etcdctl move-leader), the leader last;\n'
+    printf '  every other member healthy first (etcdctl member list, endpoint health), leadership moved away from the leader (etcdctl move-leader); members that do not answer first, the leader last;\n'
     printf '  the manifest placed, then wait (at most %ss each) until kubelet has restarted etcd, and it is healthy with its raft index within %s of the leader'\''s\n' "$timeout" 20
   fi
   exit 0
@@ -209,12 +215,17 @@ leader=$(leader_url "${client_urls[@]}")
 if [[ -z $leader ]]; then
   fail "no etcd member answers at $all_client_urls, yet ${changed[*]} already run an etcd manifest that differs from the new one: distribute.sh cannot tell a cluster that is down from one it cannot reach from here. Check the way to etcdctl (verify.via in cluster.json: docker), the certificates and the network, and run again; only if the cluster is down and may restart all at once: distribute.sh --all-at-once"
 fi
+# The order: members that do not answer first (a repair; replacing a healthy one first would be refused while
+# another is down), then the followers, the leader last.
 ordered=()
 for master in "${changed[@]}"; do
-  if [[ $(client_of "$master") != "$leader" ]]; then ordered+=("$master"); fi
+  if ! healthy "$(client_of "$master")"; then ordered+=("$master"); fi
 done
 for master in "${changed[@]}"; do
-  if [[ $(client_of "$master") == "$leader" ]]; then ordered+=("$master"); fi
+  if [[ $(client_of "$master") != "$leader" && " ${ordered[*]} " != *" $master "* ]]; then ordered+=("$master"); fi
+done
+for master in "${changed[@]}"; do
+  if [[ $(client_of "$master") == "$leader" && " ${ordered[*]} " != *" $master "* ]]; then ordered+=("$master"); fi
 done
 for master in "${ordered[@]}"; do roll "$master"; done
 printf '\nrolling apply: %s replaced one at a time, every member healthy after each: %s\n' "${#ordered[@]}" "${ordered[*]}"

@@ -1,10 +1,11 @@
 // Rolling apply (issue 12, item 1), run for real: distribute.sh through the stand-in transport against three fake
 // masters whose manifest directories a kubelet stand-in watches (test/support/kubelet.ts), each running the real
 // etcd its manifest says. First bootstrap starts every member together; a changed manifest reaches the running
-// members one at a time, each gated on the cluster's health, the leader last; a member that is not healthy stops it,
-// naming the member; a cluster that does not answer at all is not guessed at.
+// members one at a time, each gated on the other members' health, the leader last; a member broken by its manifest
+// is repaired that way; a member that is not healthy stops the others' changes, naming the member; a cluster that
+// does not answer at all is not guessed at.
 import { suite } from 'uvu';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needing, requireTools } from './support/tools.js';
 import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
@@ -100,18 +101,44 @@ rolling('a flag changed in every manifest: one master at a time, every member he
   check(missing.length === 0, () => `acknowledged writes missing: ${missing.slice(0, 5).map(([k]) => k).join(', ')} (${missing.length})`);
 });
 
-rolling('a member that is down stops the rolling apply before anything changes, naming the member and the remedy', async (context) => {
+rolling('a member broken by its manifest is repaired by the rolling apply: the others healthy, its fixed manifest goes out, no other member restarts', async (context) => {
   if (!context.ready || !context.live) return;
   const live = context.live;
   await healthy(live);
-  // master2's node goes down (its kubelet stops, and with it etcd); cluster.json changes every manifest meanwhile.
+  // Issue 19, item 6: the gate used to want every member healthy, the broken one included, so the fix could only go
+  // out with --all-at-once (every member restarted together). master2's manifest gets a value etcd refuses at start.
+  const good = manifests(live)['master2']!;
+  const broken = good.replace(/\n    env:\n/, '\n    env:\n    - name: ETCD_SNAPSHOT_COUNT\n      value: not-a-number\n');
+  check(broken !== good, 'the broken manifest differs');
+  writeFileSync(live.world.fs('master2', ...MANIFEST), broken);
+  const deadline = Date.now() + 20_000;
+  while ((await live.etcdctl(['endpoint', 'health'], live.clientUrl('master2'))).code === 0) {
+    check(Date.now() < deadline, () => `master2's etcd should stop answering on its broken manifest:\n${live.kubelet.history()}`);
+    await sleep(300);
+  }
+  const pids = live.kubelet.pids();
+  const run = await live.script('distribute.sh', ['--timeout', '30']);
+  check(run.code === 0, () => `distribute.sh repairs master2: ${explain(run)}\nkubelet:\n${live.kubelet.history()}`);
+  check(run.stdout.includes('master2 does not answer a health check: its new manifest goes out as a repair'), () => `says it repairs master2:\n${run.stdout}`);
+  check(manifests(live)['master2'] === good, "master2's manifest is cluster.json's again");
+  await healthy(live);
+  const now = live.kubelet.pids();
+  for (const n of ['master1', 'master3']) check(JSON.stringify(now[n]) === JSON.stringify(pids[n]), () => `${n}'s etcd did not restart:\n${live.kubelet.history()}`);
+});
+
+rolling('a member that is down stops the rolling apply of the others before anything changes, naming the member and the remedy', async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  await healthy(live);
+  // master2's node goes down (its kubelet stops, and with it etcd); cluster.json changes every manifest meanwhile,
+  // and the operator sends them to master1 and master3 only: every other member must be healthy before each.
   await live.kubelet.pause('master2');
   const before = manifests(live);
   const pids = live.kubelet.pids();
   live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '200' } }));
-  const run = await live.script('distribute.sh', ['--timeout', '20']);
+  const run = await live.script('distribute.sh', ['--only', 'master1,master3', '--timeout', '20']);
   check(run.code === 1, () => `distribute.sh refuses: ${explain(run)}`);
-  check(/not every member is healthy, so master\d is left as it was: master2 \(https:\/\/[^)]+\): does not answer a health check\. Bring that member back/.test(run.stderr), () => `names master2 and the remedy:\n${run.stderr}`);
+  check(/not every other member is healthy, so master[13] is left as it was: master2 \(https:\/\/[^)]+\): does not answer a health check\. Bring that member back/.test(run.stderr), () => `names master2 and the remedy:\n${run.stderr}`);
   check(JSON.stringify(manifests(live)) === JSON.stringify(before), 'no manifest changed');
   check(JSON.stringify(live.kubelet.pids()) === JSON.stringify(pids), () => `no etcd restarted:\n${live.kubelet.history()}`);
   live.kubelet.resume('master2');

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:8c8f2ea45fe885451f3826b5045ebfc962fd415c6c01a3474d1da3cba11d3e9b ]]; then
+if [[ ${library-} != sha256:ba995a670aab1000a72fc528abf53a1794c4a05e725f7c773f96f85bf641f20e ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:8c8f2ea45fe885451f3826b5045ebfc962fd415c6c01a3474d1da3cba11d3e9b >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:ba995a670aab1000a72fc528abf53a1794c4a05e725f7c773f96f85bf641f20e >&2
   fi
   exit 2
 fi
@@ -544,11 +544,14 @@ healthy() {
   etcdctl_read endpoint health --endpoints="$1" >/dev/null 2>&1
 }
 
-# unhealthy_members: every live member that is not started and healthy, as "NAME (URL): why", one a line.
+# unhealthy_members MEMBERS [CLIENT_URL]: every live member that is not started and healthy, as "NAME (URL): why", one
+# a line; the member at CLIENT_URL, if given, is not asked.
 unhealthy_members() {
   local id status name peer client learner
   while read -r id status name peer client learner; do
-    if [[ $status != started ]]; then
+    if [[ -n ${2-} && $client == "$2" ]]; then
+      continue
+    elif [[ $status != started ]]; then
       printf '%s (%s): added but not started\n' "$name" "$peer"
     elif [[ $learner == true ]]; then
       printf '%s (%s): a learner, not yet promoted (a member add is unfinished: out/members.sh --apply)\n' "$name" "$peer"
