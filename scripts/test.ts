@@ -10,7 +10,7 @@
 //   npm test                   every suite
 //   npm test -- NAME…          the suites whose file name contains a NAME (npm test -- live: live, live-alarm, …;
 //                              npm test -- members.test: that one alone)
-//   ETCD_BOOTSTRAP_TEST_JOBS=N how many suites at once (default: the number of cores, at least 2, with namespaces; else 1)
+//   ETCD_BOOTSTRAP_TEST_JOBS=N how many suites at once (default: one more than the cores, at least 3, with namespaces; else 1)
 //
 // A suite's output is printed whole when it ends, so two suites' lines never mix; uvu's own summary is read from
 // each and added up. Each suite's time is printed at the end, and remembered in the cache directory so that the
@@ -50,10 +50,11 @@ if (suites.length === 0) {
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 const isolated = process.getuid?.() === 0 && has('unshare') && has('ip');
 const jobsSetting = process.env['ETCD_BOOTSTRAP_TEST_JOBS'];
-// As many at once as there are cores: the suites are CPU-bound more than they seemed (etcd members, stand-in
-// shells, 1,100 node starts in concurrency.test), and on 2 cores 4 at a time took 15 min of wall time and 29 of CPU,
-// against 11 of wall time one at a time: each contended suite costs more CPU.
-const jobs = jobsSetting ? Math.max(1, Number.parseInt(jobsSetting, 10) || 1) : isolated ? Math.max(2, availableParallelism()) : 1;
+// One more at once than there are cores (at least 3): a live suite alone keeps a core busy less than a third of the
+// time (it waits on etcd, kubelet's back-off, a member's 5 s before it accepts a membership change), so a third
+// suite fills the waits. More is worse: contention makes every suite cost more CPU. On 2 cores, once the suites
+// started fewer processes: 3 at a time took 534 s of wall time and 965 s of CPU; 4 at a time, before, 15 min and 29.
+const jobs = jobsSetting ? Math.max(1, Number.parseInt(jobsSetting, 10) || 1) : isolated ? Math.max(3, availableParallelism() + 1) : 1;
 
 /** Seconds each suite took: on this machine last time, else in the run recorded in test/durations.json. */
 function rememberedDurations(file: string): Record<string, number> {
