@@ -126,6 +126,21 @@ rolling('a member broken by its manifest is repaired by the rolling apply: the o
   for (const n of ['master1', 'master3']) check(JSON.stringify(now[n]) === JSON.stringify(pids[n]), () => `${n}'s etcd did not restart:\n${live.kubelet.history()}`);
 });
 
+rolling('--all-at-once is refused while etcd runs on a master, naming it: every member restarting together is an outage', async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  await healthy(live);
+  const before = manifests(live);
+  const pids = live.kubelet.pids();
+  live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '180' } }));
+  const run = await live.script('distribute.sh', ['--all-at-once']);
+  live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '150' } }));
+  check(run.code === 1, () => `distribute.sh --all-at-once refuses: ${explain(run)}`);
+  check(/yet etcd runs on master1 \(pid \d+\) master2 \(pid \d+\) master3 \(pid \d+\): run distribute\.sh without --all-at-once/.test(run.stderr), () => `names every master where etcd runs, and the way:\n${run.stderr}`);
+  check(JSON.stringify(manifests(live)) === JSON.stringify(before), 'no manifest changed');
+  check(JSON.stringify(live.kubelet.pids()) === JSON.stringify(pids), () => `no etcd restarted:\n${live.kubelet.history()}`);
+});
+
 rolling('a member that is down stops the rolling apply of the others before anything changes, naming the member and the remedy', async (context) => {
   if (!context.ready || !context.live) return;
   const live = context.live;

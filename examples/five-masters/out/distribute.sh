@@ -42,7 +42,7 @@ master at a time, each gated on the cluster's health, the leader last.
 
   -j, --jobs N          work on at most N hosts at a time, 1 to 64 (default: 8)
   --all-at-once         replace changed manifests on every master at once, without health gates (only for a
-                        cluster that is down: every member restarts together)
+                        cluster that is down: every member restarts together; refused while etcd runs on a master)
   --timeout SECONDS     how long to wait for a member to restart, and to be healthy and caught up (default: 120)
   -n, --dry-run         print every remote command and copy; run and change nothing
   --only HOST[,HOST…]   only these hosts
@@ -193,6 +193,24 @@ if [[ $dry_run == no ]]; then
 else
   said=/dev/null/
   tee() { cat; }
+fi
+# --all-at-once restarts every member together: only for a cluster that is down (issue 19). Every master that
+# answers is asked first: an etcd running there on this data directory refuses the run, which the rolling apply
+# does safely. A master that does not answer cannot be asked, and is named.
+if [[ $all_at_once == yes && $dry_run == no ]]; then
+  step local "--all-at-once: confirm that etcd runs on none of ${selected[*]}"
+  running=() unreached=()
+  for master in "${selected[@]}"; do
+    if pids=$({ remote_etcd_pids; printf 'etcd_pids\n'; } | remote "$master" 2>/dev/null); then
+      if [[ -n $pids ]]; then running+=("$master (pid $pids)"); fi
+    else
+      unreached+=("$master")
+    fi
+  done
+  if ((${#running[@]})); then
+    fail "--all-at-once restarts every member together, which is only for a cluster that is down, yet etcd runs on ${running[*]}: run distribute.sh without --all-at-once (the rolling apply replaces one member at a time, a member that is down first)"
+  fi
+  printf '  no etcd runs on the masters reached%s\n' "${unreached[*]:+; not reached, so not confirmed: ${unreached[*]}}"
 fi
 run_on_hosts distribute_to "${selected[@]}"
 
