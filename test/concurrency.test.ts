@@ -6,21 +6,20 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { minimalCluster, runCli, tempDir, writeFile } from './support/fixtures.js';
 import { repoRoot } from './support/examples.js';
 import { tree } from './support/tree.js';
 import { lockOut, OutBusy, recover, resolveOut, runName } from '../src/emit.js';
 
 const cli = join(repoRoot, 'dist', 'src', 'cli.js');
-// At least 20 rounds a run, a new random schedule each time, so that CI runs add up: 100 rounds (1,100 node starts)
-// were the suite's largest CPU cost, 300 s on 2 cores, and 40 still 86 CPU-s of the suite's 8 minutes. Past 20,
-// rounds go on (up to MAX_ROUNDS) until a kill has landed both while the lock was held and while a new out/ was half
-// built, so those paths are always exercised (100 rounds saw each 8 to 21 times). A longer soak:
+// 15 rounds a run, a new random schedule each time, so that CI runs add up: 100 rounds (1,100 node starts) were the
+// suite's largest CPU cost, 300 s on 2 cores. Random kills landed in the two critical moments (the lock held, a new
+// out/ half built) too seldom to count on (39 rounds once saw one half-built out/), so each round also kills one run
+// at the moment its new out/ appears: both paths are exercised every round. A longer soak:
 // ETCD_BOOTSTRAP_CONCURRENCY_ROUNDS=500 npm test -- concurrency
-const ROUNDS = Number(process.env['ETCD_BOOTSTRAP_CONCURRENCY_ROUNDS'] ?? 20);
-const MAX_ROUNDS = Math.max(ROUNDS, 200);
+const ROUNDS = Number(process.env['ETCD_BOOTSTRAP_CONCURRENCY_ROUNDS'] ?? 15);
 const RUNS = 10;
 
 interface Child {
@@ -30,8 +29,12 @@ interface Child {
   ms: number;
 }
 
-/** `node dist/src/cli.js generate --config CONFIG --out OUT`, SIGKILLed `killAfter` ms after spawning, if given. */
-function generateChild(config: string, out: string, killAfter?: number): Promise<Child> {
+/**
+ * `node dist/src/cli.js generate --config CONFIG --out OUT`, SIGKILLed `killAfter` ms after spawning, if given, or,
+ * with `killWhenBuilding`, the moment its new out/ (`.out.new-PID-START` beside out/) appears: it holds the lock then,
+ * and its copy is half built.
+ */
+function generateChild(config: string, out: string, killAfter?: number, killWhenBuilding = false): Promise<Child> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [cli, 'generate', '--config', config, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,8 +43,15 @@ function generateChild(config: string, out: string, killAfter?: number): Promise
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('error', reject);
     const timer = killAfter === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
+    const building = `.${basename(out)}.new-${child.pid}-`;
+    const watcher = killWhenBuilding
+      ? watch(dirname(out), (_event, name) => {
+          if (name?.startsWith(building)) child.kill('SIGKILL');
+        })
+      : undefined;
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      watcher?.close();
       resolve({ code, signal, output, ms: performance.now() - started });
     });
   });
@@ -136,7 +146,7 @@ test('recover() leaves alone what a live run has beside out/, and cleans up afte
   }
 });
 
-test(`${RUNS} generates at once on one out/, at least ${ROUNDS} rounds, random SIGKILLs: nothing lost, no debris after the next run`, async () => {
+test(`${RUNS} generates at once on one out/, ${ROUNDS} rounds, random SIGKILLs and one as its new out/ appears: nothing lost, no debris after the next run`, async () => {
   const dir = tempDir('concurrency');
   const started = performance.now();
   try {
@@ -164,18 +174,21 @@ test(`${RUNS} generates at once on one out/, at least ${ROUNDS} rounds, random S
 
     const counts = { killed: 0, finishedFirst: 0, wrote: 0, upToDate: 0, busy: 0, files: 0, lockTaken: 0, halfBuilt: 0, restored: 0 };
     let round = 0;
-    while (++round <= ROUNDS || (round <= MAX_ROUNDS && (counts.lockTaken === 0 || counts.halfBuilt === 0))) {
-      const plan = Array.from({ length: RUNS }, () => ({
+    while (++round <= ROUNDS) {
+      const plan = Array.from({ length: RUNS }, (_, i) => ({
         config: Math.random() < 0.5 ? a : b,
+        // The first run of each round dies as its new out/ appears (if it gets that far: another run may hold the
+        // lock until it gives up, or find out/ up to date).
+        whenBuilding: i === 0,
         // Most runs are killed (a killed run costs less): half of those at any moment of a run's life, half in its
         // last part, where it holds the lock, builds the new out/ and swaps it in.
         killAfter: Math.random() < 0.7 ? Math.round(life * (Math.random() < 0.5 ? Math.random() * 1.3 : 0.6 + Math.random() * 0.6)) : undefined,
       }));
-      const children = await Promise.all(plan.map((p) => generateChild(p.config, out, p.killAfter)));
-      const shown = (i: number) => `round ${round}, run ${i + 1} (${plan[i]!.config === a ? 'a' : 'b'}.json${plan[i]!.killAfter === undefined ? '' : `, kill at ${plan[i]!.killAfter} ms`}) exit ${children[i]!.code} signal ${children[i]!.signal}:\n${children[i]!.output}`;
+      const children = await Promise.all(plan.map((p) => generateChild(p.config, out, p.whenBuilding ? undefined : p.killAfter, p.whenBuilding)));
+      const shown = (i: number) => `round ${round}, run ${i + 1} (${plan[i]!.config === a ? 'a' : 'b'}.json${plan[i]!.whenBuilding ? ', killed as its new out/ appears' : plan[i]!.killAfter === undefined ? '' : `, kill at ${plan[i]!.killAfter} ms`}) exit ${children[i]!.code} signal ${children[i]!.signal}:\n${children[i]!.output}`;
       children.forEach((child, i) => {
         if (child.signal === 'SIGKILL') return void counts.killed++;
-        if (plan[i]!.killAfter !== undefined) counts.finishedFirst++;
+        if (plan[i]!.killAfter !== undefined || plan[i]!.whenBuilding) counts.finishedFirst++;
         // A run that was not killed either did its work or refused in words; never a raw error.
         assert.not.match(child.output, /ENOENT|ENOTEMPTY|EEXIST|\n\s+at /, `${shown(i)}\nexpected no raw error`);
         if (child.code === 0) {
@@ -215,7 +228,7 @@ test(`${RUNS} generates at once on one out/, at least ${ROUNDS} rounds, random S
     );
     assert.ok(counts.killed >= round - 1, `expected at least one kill a round on average, got ${counts.killed} in ${round - 1} rounds`);
     assert.ok(counts.wrote >= round - 1, `expected runs that really replaced out/, got ${counts.wrote} in ${round - 1} rounds`);
-    assert.ok(counts.lockTaken > 0 && counts.halfBuilt > 0, `expected some kills to land while the lock was held and a new out/ was being built, in ${MAX_ROUNDS} rounds`);
+    assert.ok(counts.lockTaken > 0 && counts.halfBuilt > 0, `expected kills to land while the lock was held and a new out/ was being built: ${counts.lockTaken} locks of dead runs taken over, ${counts.halfBuilt} half-built out/ removed, in ${ROUNDS} rounds`);
   } finally {
     dir.remove();
   }
