@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:22977414134c35df3c6dd8bf7d446dac2f98d1e88d53f3ea29e513dbceb6f1e0 ]]; then
+if [[ ${library-} != sha256:8ad787b5e920dc02cbab77ef1f50464c3f2449b44b8e34b91170253c59bc6e8e ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:22977414134c35df3c6dd8bf7d446dac2f98d1e88d53f3ea29e513dbceb6f1e0 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:8ad787b5e920dc02cbab77ef1f50464c3f2449b44b8e34b91170253c59bc6e8e >&2
   fi
   exit 2
 fi
@@ -56,19 +56,20 @@ trap 'on_error $?' ERR
 # Vagrantfile there). Paths that cluster.json gives are relative to the scripts' own directory, as the plan writes
 # them: normalised, so any ".." comes first. Each leading "../" takes one directory off `here` (set by the script
 # before it sources this file), which is the physical path (cd -P, pwd -P), so that the path printed is the file's
-# own: out/../ca.pem reads ca.pem.
+# own: out/../ca.pem reads ca.pem. It sets a variable rather than print, so that no subshell is started for it: a
+# fork is most of a script's start-up.
 # shellcheck disable=SC2154 # here is set by the script before it sources this file
-beside_script() { # PATH: absolute as it is, or relative to this script's directory
-  local dir=$here path=$1
-  if [[ $path == /* ]]; then
-    printf '%s' "$path"
+beside_script() { # NAME PATH: sets NAME to PATH, absolute as it is, or relative to this script's directory
+  local beside_dir=$here beside_path=$2
+  if [[ $beside_path == /* ]]; then
+    printf -v "$1" '%s' "$beside_path"
     return
   fi
-  while [[ $path == ../* ]]; do
-    dir=${dir%/*}
-    path=${path#../}
+  while [[ $beside_path == ../* ]]; do
+    beside_dir=${beside_dir%/*}
+    beside_path=${beside_path#../}
   done
-  printf '%s/%s' "$dir" "$path"
+  printf -v "$1" '%s/%s' "$beside_dir" "$beside_path"
 }
 
 # Transport: vagrant, as in the tutorial. Run the script from the Vagrant project's directory, or set VAGRANT_CWD
@@ -274,9 +275,9 @@ run_on_hosts() {
 }
 
 # The certificate files on this machine (tls in cluster.json, relative to it).
-ca=$(beside_script ../ca.pem)
-cert=$(beside_script ../kubernetes.pem)
-key=$(beside_script ../kubernetes-key.pem)
+beside_script ca ../ca.pem
+beside_script cert ../kubernetes.pem
+beside_script key ../kubernetes-key.pem
 # ---- etcdctl on this machine, with the client certificate: every member enforces client-certificate auth --------
 # etcdctl_timeouts: the script's own (backup.sh's snapshot takes longer than a query).
 etcdctl=etcdctl
@@ -416,14 +417,15 @@ declare -A tls_files=(
 )
 # shellcheck disable=SC2034 # each master's etcd manifest in out/, which distribute.sh and members.sh place there
 declare -A manifests=(
-  [master1]=$(beside_script master1-etcd.manifest)
-  [master2]=$(beside_script master2-etcd.manifest)
-  [master3]=$(beside_script master3-etcd.manifest)
+  [master1]=master1-etcd.manifest
+  [master2]=master2-etcd.manifest
+  [master3]=master3-etcd.manifest
 )
+for master in "${!manifests[@]}"; do beside_script "manifests[$master]" "${manifests[$master]}"; done
 # tls_file_fields WORD: sets from, staged, target and mode from one FROM:STAGED:REMOTE:MODE word.
 tls_file_fields() {
   IFS=: read -r from staged target mode <<<"$1"
-  from=$(beside_script "$from")
+  beside_script from "$from"
 }
 # tls_payloads MASTER: the remote script's lines that bring that master's certificate files to its stage.
 tls_payloads() {

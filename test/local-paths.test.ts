@@ -31,7 +31,7 @@ test('the plan writes each local path normalised, relative to out/, with every "
   }
 });
 
-test('beside_script (the scripts\' prelude) resolves those paths against the script\'s physical directory, printing no ".."', () => {
+test('beside_script (the scripts\' prelude) sets the variable it is given to each path resolved against the script\'s physical directory, with no ".."', () => {
   if (!requireTools('beside_script with the real bash', 'bash')) return;
   // The script's own header (here=, then lib.sh sourced from beside it), and the library that defines beside_script.
   const script = readFileSync(join(packageRoot, 'out', 'ntp.sh'), 'utf8');
@@ -48,7 +48,7 @@ test('beside_script (the scripts\' prelude) resolves those paths against the scr
     symlinkSync(join(dir.path, 'real', 'project'), join(dir.path, 'link'));
     const probe = join(real, 'probe.sh');
     writeFileSync(join(real, 'lib.sh'), library);
-    writeFileSync(probe, `${prelude}\nfor p in "$@"; do beside_script "$p"; echo; done\n`);
+    writeFileSync(probe, `${prelude}\nfor p in "$@"; do beside_script resolved "$p"; printf '%s\\n' "$resolved"; done\n`);
     const project = join(dir.path, 'real', 'project');
     for (const invoked of [probe, join(dir.path, 'link', 'out', 'probe.sh')]) {
       const run = spawnSync('bash', [invoked, '../ca.pem', '../pki/ca.pem', '../../elsewhere/key.pem', 'ca.pem', '/etc/ca.pem'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', CDPATH: dir.path } });

@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:ba995a670aab1000a72fc528abf53a1794c4a05e725f7c773f96f85bf641f20e # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:6da35b1b696a0810348ae389c6e0445e61a8b147e0f554d92f5647989f0ab3e1 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5566f6d794b85d09a805dd70ce700336a7648b7080a3a62a123e30059cd16b24 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:fb44d6c6914259b29e68eb1acff2c837086eb41b7d720e9e15d2f83b06fa920c # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -48,8 +48,9 @@ parse_options '' "$@"
 if [[ ${within_given:-no} == yes && $renew == no ]]; then usage_error "--within goes with --renew"; fi
 command -v openssl >/dev/null || fail "openssl is needed to make certificates: apt-get install openssl"
 
-ca=$(beside_script ../ca.pem)
-ca_key=$(beside_script ../ca-key.pem)
+beside_script ca ../ca.pem
+declare ca_key # set by beside_script
+beside_script ca_key ../ca-key.pem
 # Per certificate: what it is, its common name, its SANs (openssl's subjectAltName, "" for none), its
 # extendedKeyUsage, its file and its key file (relative to this script).
 # shellcheck disable=SC2054 # the commas are inside openssl values (DNS:a,IP:b), not between array elements
@@ -149,8 +150,8 @@ for ((i = 0; i < ${#certificates[@]}; i += 6)); do
   common_name=${certificates[i + 1]}
   alt_names=${certificates[i + 2]}
   usage=${certificates[i + 3]}
-  cert=$(beside_script "${certificates[i + 4]}")
-  key=$(beside_script "${certificates[i + 5]}")
+  beside_script cert "${certificates[i + 4]}"
+  beside_script key "${certificates[i + 5]}"
   step local "$label: $cert"
   if [[ -e $cert ]]; then
     openssl x509 -in "$cert" -noout 2>/dev/null || fail "$cert is not a PEM certificate: move it aside, and run certs.sh again"

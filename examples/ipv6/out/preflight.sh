@@ -15,7 +15,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5566f6d794b85d09a805dd70ce700336a7648b7080a3a62a123e30059cd16b24 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:fb44d6c6914259b29e68eb1acff2c837086eb41b7d720e9e15d2f83b06fa920c # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -146,6 +146,7 @@ check_certificate() {
 }
 
 check_certificates() {
+  local cert key
   step local "check the certificates (tls in cluster.json)"
   command -v openssl >/dev/null || fail "openssl is needed for the certificate checks: apt-get install openssl"
   # Without a CA the certificates are still checked for all the rest: every problem is told in one run.
@@ -157,7 +158,9 @@ check_certificates() {
   else
     ca_ok=yes
   fi
-  check_certificate 'the certificate' "$(beside_script ../kubernetes.pem)" "$(beside_script ../kubernetes-key.pem)" sslserver,sslclient -checkip fd00:10::11 -checkip fd00:10::12 -checkhost master3.node.local.consul -checkip fd00:10::13
+  beside_script cert ../kubernetes.pem
+  beside_script key ../kubernetes-key.pem
+  check_certificate 'the certificate' "$cert" "$key" sslserver,sslclient -checkip fd00:10::11 -checkip fd00:10::12 -checkhost master3.node.local.consul -checkip fd00:10::13
 }
 
 check_node() { # NODE

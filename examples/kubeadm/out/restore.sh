@@ -26,7 +26,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5bfd44cd51fa38e7f0d5c4946df152eb7b159f33b57ca1b3a22c4bd02e44dcf8 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:5943d7974a2b786fa6467ab36914f3866ca4511bc9eea4cf58a67e4356bc57d5 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

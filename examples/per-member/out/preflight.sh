@@ -15,7 +15,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:48f1fcbbf30bd07d2d0161c65dff0cba9e9defc6e118822c3bd9d9da44670a7a # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:df619210b27c13fa527fd88b7670aafaf59c02917935749de27c30b79ea73f25 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -152,6 +152,7 @@ check_certificate() {
 }
 
 check_certificates() {
+  local cert key
   step local "check the certificates (tls in cluster.json)"
   command -v openssl >/dev/null || fail "openssl is needed for the certificate checks: apt-get install openssl"
   # Without a CA the certificates are still checked for all the rest: every problem is told in one run.
@@ -163,14 +164,30 @@ check_certificates() {
   else
     ca_ok=yes
   fi
-  check_certificate 'master1'\''s server certificate' "$(beside_script ../pki/master1-server.pem)" "$(beside_script ../pki/master1-server-key.pem)" sslserver,sslclient -checkhost master1.node.local.consul -checkip 192.168.56.11 -checkhost localhost -checkip 127.0.0.1 -checkip ::1
-  check_certificate 'master1'\''s peer certificate' "$(beside_script ../pki/master1-peer.pem)" "$(beside_script ../pki/master1-peer-key.pem)" sslserver,sslclient -checkhost master1.node.local.consul -checkip 192.168.56.11
-  check_certificate 'master2'\''s server certificate' "$(beside_script ../pki/master2-server.pem)" "$(beside_script ../pki/master2-server-key.pem)" sslserver,sslclient -checkhost master2.node.local.consul -checkip 192.168.56.12 -checkhost localhost -checkip 127.0.0.1 -checkip ::1
-  check_certificate 'master2'\''s peer certificate' "$(beside_script ../pki/master2-peer.pem)" "$(beside_script ../pki/master2-peer-key.pem)" sslserver,sslclient -checkhost master2.node.local.consul -checkip 192.168.56.12
-  check_certificate 'master3'\''s server certificate' "$(beside_script ../pki/master3-server.pem)" "$(beside_script ../pki/master3-server-key.pem)" sslserver,sslclient -checkhost master3.node.local.consul -checkip 192.168.56.13 -checkhost localhost -checkip 127.0.0.1 -checkip ::1
-  check_certificate 'master3'\''s peer certificate' "$(beside_script ../pki/master3-peer.pem)" "$(beside_script ../pki/master3-peer-key.pem)" sslserver,sslclient -checkhost master3.node.local.consul -checkip 192.168.56.13
-  check_certificate 'kube-apiserver'\''s client certificate' "$(beside_script ../pki/apiserver-etcd-client.pem)" "$(beside_script ../pki/apiserver-etcd-client-key.pem)" sslclient 
-  check_certificate 'the health-check client certificate' "$(beside_script ../pki/healthcheck-client.pem)" "$(beside_script ../pki/healthcheck-client-key.pem)" sslclient 
+  beside_script cert ../pki/master1-server.pem
+  beside_script key ../pki/master1-server-key.pem
+  check_certificate 'master1'\''s server certificate' "$cert" "$key" sslserver,sslclient -checkhost master1.node.local.consul -checkip 192.168.56.11 -checkhost localhost -checkip 127.0.0.1 -checkip ::1
+  beside_script cert ../pki/master1-peer.pem
+  beside_script key ../pki/master1-peer-key.pem
+  check_certificate 'master1'\''s peer certificate' "$cert" "$key" sslserver,sslclient -checkhost master1.node.local.consul -checkip 192.168.56.11
+  beside_script cert ../pki/master2-server.pem
+  beside_script key ../pki/master2-server-key.pem
+  check_certificate 'master2'\''s server certificate' "$cert" "$key" sslserver,sslclient -checkhost master2.node.local.consul -checkip 192.168.56.12 -checkhost localhost -checkip 127.0.0.1 -checkip ::1
+  beside_script cert ../pki/master2-peer.pem
+  beside_script key ../pki/master2-peer-key.pem
+  check_certificate 'master2'\''s peer certificate' "$cert" "$key" sslserver,sslclient -checkhost master2.node.local.consul -checkip 192.168.56.12
+  beside_script cert ../pki/master3-server.pem
+  beside_script key ../pki/master3-server-key.pem
+  check_certificate 'master3'\''s server certificate' "$cert" "$key" sslserver,sslclient -checkhost master3.node.local.consul -checkip 192.168.56.13 -checkhost localhost -checkip 127.0.0.1 -checkip ::1
+  beside_script cert ../pki/master3-peer.pem
+  beside_script key ../pki/master3-peer-key.pem
+  check_certificate 'master3'\''s peer certificate' "$cert" "$key" sslserver,sslclient -checkhost master3.node.local.consul -checkip 192.168.56.13
+  beside_script cert ../pki/apiserver-etcd-client.pem
+  beside_script key ../pki/apiserver-etcd-client-key.pem
+  check_certificate 'kube-apiserver'\''s client certificate' "$cert" "$key" sslclient 
+  beside_script cert ../pki/healthcheck-client.pem
+  beside_script key ../pki/healthcheck-client-key.pem
+  check_certificate 'the health-check client certificate' "$cert" "$key" sslclient 
 }
 
 check_node() { # NODE

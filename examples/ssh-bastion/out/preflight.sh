@@ -15,7 +15,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:86559ec14e3a211cb19eb2c6504d28b8f18a4c991a079cffdf38705b1f467e3b # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:2b71263b0d19d9a8ee59cd12b2a8fce3574e3e255f2bfac4d46be6c2e47f79b2 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -146,6 +146,7 @@ check_certificate() {
 }
 
 check_certificates() {
+  local cert key
   step local "check the certificates (tls in cluster.json)"
   command -v openssl >/dev/null || fail "openssl is needed for the certificate checks: apt-get install openssl"
   # Without a CA the certificates are still checked for all the rest: every problem is told in one run.
@@ -157,7 +158,9 @@ check_certificates() {
   else
     ca_ok=yes
   fi
-  check_certificate 'the certificate' "$(beside_script ../kubernetes.pem)" "$(beside_script ../kubernetes-key.pem)" sslserver,sslclient -checkhost master1.internal.example.com -checkip 10.0.1.11 -checkhost master2.internal.example.com -checkip 10.0.1.12 -checkhost master3.internal.example.com -checkip 10.0.1.13
+  beside_script cert ../kubernetes.pem
+  beside_script key ../kubernetes-key.pem
+  check_certificate 'the certificate' "$cert" "$key" sslserver,sslclient -checkhost master1.internal.example.com -checkip 10.0.1.11 -checkhost master2.internal.example.com -checkip 10.0.1.12 -checkhost master3.internal.example.com -checkip 10.0.1.13
 }
 
 check_node() { # NODE
