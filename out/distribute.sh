@@ -17,7 +17,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:8ad787b5e920dc02cbab77ef1f50464c3f2449b44b8e34b91170253c59bc6e8e # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:3b5c5c1c7e8356fba7073e65b8ba28aade585bc22603fca58c08001432edc9cf # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -153,6 +153,7 @@ REMOTE
 live_client_urls=()
 roll() {
   local master=$1 url members bad leader target_id target_name id status name peer client learner
+  check_cluster_lock
   url=$(client_of "$master")
   avoid=$master
   step "$master" "etcdctl endpoint health, every member, before changing $master"
@@ -187,7 +188,8 @@ roll() {
 
 if [[ $dry_run == no ]]; then
   said=$(mktemp -d 2>/dev/null) || fail "cannot make a temporary directory in ${TMPDIR:-/tmp} (TMPDIR): the script keeps each host's output there while it runs; point TMPDIR at a writable directory, or unset it"
-  trap 'rm -rf "$said"' EXIT
+  remove_said() { rm -rf "$said"; }
+  at_exit remove_said
 else
   said=/dev/null/
   tee() { cat; }
@@ -210,6 +212,7 @@ if [[ $all_at_once == yes && $dry_run == no ]]; then
   fi
   printf '  no etcd runs on the masters reached%s\n' "${unreached[*]:+; not reached, so not confirmed: ${unreached[*]}}"
 fi
+take_local_lock
 run_on_hosts distribute_to "${selected[@]}"
 
 if [[ $dry_run == yes ]]; then
@@ -233,6 +236,9 @@ leader=$(leader_url "${client_urls[@]}")
 if [[ -z $leader ]]; then
   fail "no etcd member answers at $all_client_urls, yet ${changed[*]} already run an etcd manifest that differs from the new one: distribute.sh cannot tell a cluster that is down from one it cannot reach from here. Check the way to etcdctl (verify.via in cluster.json: docker), the certificates and the network, and run again; only if the cluster is down and may restart all at once: distribute.sh --all-at-once"
 fi
+# One run at a time changes the members: a second refuses, naming the first (the first pass above changes no running
+# member: a manifest that differs is left for this apply).
+take_cluster_lock
 # The order: members that do not answer first (a repair; replacing a healthy one first would be refused while
 # another is down), then the followers, the leader last.
 ordered=()

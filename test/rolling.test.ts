@@ -5,11 +5,13 @@
 // is repaired that way; a member that is not healthy stops the others' changes, naming the member; a cluster that
 // does not answer at all is not guessed at.
 import { suite } from 'uvu';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { needing, requireTools } from './support/tools.js';
-import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
+import { check, explain, parseMemberList, run, sleep } from './support/live-cluster.js';
 import { makeLiveWorld, type LiveWorld } from './support/kubelet.js';
+import { scriptLaunch } from './support/transport.js';
 import { Writer, describe, successRate } from './support/writer.js';
 
 const TOOLS = ['etcd', 'etcdctl', 'openssl', 'bash'] as const;
@@ -157,6 +159,68 @@ rolling('a member that is down stops the rolling apply of the others before anyt
   check(JSON.stringify(manifests(live)) === JSON.stringify(before), 'no manifest changed');
   check(JSON.stringify(live.kubelet.pids()) === JSON.stringify(pids), () => `no etcd restarted:\n${live.kubelet.history()}`);
   live.kubelet.resume('master2');
+});
+
+/** The stops kubelet saw since event `from`, master by master. */
+const stopsSince = (live: LiveWorld, from: number) => live.kubelet.events.slice(from).filter((e) => e.what === 'stop').map((e) => e.master);
+
+rolling('two operators at once: one rolling apply runs, the other refuses naming its holder (user, machine, pid, command); never two members down', async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  await healthy(live);
+  live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '160' } }));
+  // The second operator has a copy of out/ of their own (another machine, or another clone): this directory's lock
+  // does not stop them; the lock on the cluster must.
+  const theirs = join(live.world.project, 'out-of-another-operator');
+  cpSync(live.world.out, theirs, { recursive: true });
+  const launch = scriptLaunch(live.world, 'distribute.sh', {}, { invoked: join(theirs, 'distribute.sh') });
+  const from = live.kubelet.events.length;
+  const [mine, other] = await Promise.all([
+    live.script('distribute.sh', ['--timeout', '60']),
+    sleep(300).then(() => run(launch.file, ['--timeout', '60'], { env: launch.env, cwd: launch.cwd, timeoutMs: 240_000 })),
+  ]);
+  const runs = [mine, other];
+  const done = runs.filter((r) => r.code === 0);
+  const refused = runs.filter((r) => r.code !== 0);
+  check(done.length === 1 && refused.length === 1, () => `one run rolls, one refuses:\n${runs.map(explain).join('\n')}`);
+  const refusal = refused[0]!.stderr;
+  check(new RegExp(`the cluster is being changed by another run: [^@\\s]+@${hostname().replace(/[.]/g, '\\.')} pid \\d+: distribute\\.sh --timeout 60, since \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(its lock in etcd: /etcd-bootstrap/lock/[0-9a-f]+\\)\\. Nothing was changed`).test(refusal), () => `names the holder:\n${refusal}`);
+  check(/the lock on the cluster \(\/etcd-bootstrap\/lock\/[0-9a-f]+\) is this run's/.test(done[0]!.stdout), () => `the run that rolled says it holds the lock:\n${done[0]!.stdout}`);
+  const stops = stopsSince(live, from);
+  check(stops.length === 3 && new Set(stops).size === 3, () => `each member restarted once, by the one run:\n${live.kubelet.history()}`);
+  // The lock is gone with its run: nothing is left under the prefix.
+  const left = await live.etcdctl(['get', '--prefix', '/etcd-bootstrap/lock/', '--keys-only']);
+  check(left.code === 0 && left.stdout.trim() === '', () => `no lock is left after the run: ${explain(left)}`);
+});
+
+rolling("a lock left by a run that died on this machine is taken over at once; one held on another machine is refused, naming it", async (context) => {
+  if (!context.ready || !context.live) return;
+  const live = context.live;
+  await healthy(live);
+  const lockOf = async (holder: string) => {
+    const granted = await live.etcdctl(['lease', 'grant', '600']);
+    const lease = /lease ([0-9a-f]+) granted/.exec(granted.stdout)?.[1];
+    check(lease, () => `a lease: ${explain(granted)}`);
+    const put = await live.etcdctl(['put', `--lease=${lease}`, `/etcd-bootstrap/lock/${lease}`, holder]);
+    check(put.code === 0, () => explain(put));
+    return lease;
+  };
+  // Another machine's run: its process cannot be asked, so it is waited for (its lease).
+  const elsewhere = await lockOf('alice@bastion-2 pid 4242: members.sh --apply, since 2026-12-06T05:00:00Z');
+  live.regenerate((c) => (c.etcd = { ...c.etcd, extraArgs: { 'heartbeat-interval': '170' } }));
+  const pids = live.kubelet.pids();
+  const refused = await live.script('distribute.sh', ['--timeout', '60']);
+  check(refused.code === 1, () => `refused: ${explain(refused)}`);
+  check(refused.stderr.includes(`the cluster is being changed by another run: alice@bastion-2 pid 4242: members.sh --apply, since 2026-12-06T05:00:00Z (its lock in etcd: /etcd-bootstrap/lock/${elsewhere})`), () => `names the holder:\n${refused.stderr}`);
+  check(JSON.stringify(live.kubelet.pids()) === JSON.stringify(pids), () => `no etcd restarted:\n${live.kubelet.history()}`);
+  await live.etcdctl(['lease', 'revoke', elsewhere]);
+  // A run on this machine whose process is gone (a pid no process has: above the kernel's pid_max).
+  await lockOf(`root@${hostname()} pid 99999999: distribute.sh, since 2026-12-06T05:00:00Z`);
+  const from = live.kubelet.events.length;
+  const taken = await live.script('distribute.sh', ['--timeout', '60']);
+  check(taken.code === 0, () => `takes over the dead run's lock: ${explain(taken)}`);
+  check(taken.stdout.includes(`held by a run on this machine that has ended, now taken over: root@${hostname()} pid 99999999: distribute.sh`), () => `says so:\n${taken.stdout}`);
+  check(stopsSince(live, from).length === 3, () => `and rolls every member:\n${live.kubelet.history()}`);
 });
 
 rolling('no member answers while manifests in place differ: distribute.sh cannot tell down from unreachable, says so, changes nothing', async (context) => {

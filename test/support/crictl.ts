@@ -100,9 +100,19 @@ case ${'$'}{1:-} in
     if [[ -z $tool ]]; then printf 'crictl: exec failed: "%s": executable file not found in $PATH\n' "${'$'}{2:-}" >&2; exit 127; fi
     tool=${'$'}{tool##*/}
     shift 2
+    # Paths are an option's value (--cacert=/…) or, for snapshot and the data tools, a word of their own; the words
+    # of a key-value command (get, put, lease…) are keys and values, which may start with / as well.
+    command=
+    for arg; do
+      if [[ $arg != -* ]]; then command=$arg; break; fi
+    done
     for arg; do
       path=$arg
-      if [[ $arg == --*=* ]]; then path=${'$'}{arg#*=}; fi
+      if [[ $arg == --*=* ]]; then
+        path=${'$'}{arg#*=}
+      elif [[ $tool == etcdctl && " get put del lease watch txn lock elect " == *" $command "* ]]; then
+        continue
+      fi
       if [[ $path == /* ]] && ! seen_in_container "$path"; then
         printf '%s: %s: no such file or directory in the etcd container (it mounts only %s)\n' "$tool" "$path" "${'$'}{mounts[*]}" >&2
         exit 1

@@ -97,10 +97,20 @@ if [[ $api != 3 ]]; then
   exit 1
 fi
 # The container sees host files only through -v HOST:CONTAINER[:ro]: each path argument mapped back, or not found.
+# Paths are an option's value (--cacert=/…) or, for snapshot, a word of its own; the words of a key-value command
+# (get, put, lease…) are keys and values, which may start with / as well.
+command=
+for arg in "$@"; do
+  if [[ $arg != -* ]]; then command=$arg; break; fi
+done
 args=()
 for arg in "$@"; do
   path=$arg
-  if [[ $arg == --*=* ]]; then path=${'$'}{arg#*=}; fi
+  if [[ $arg == --*=* ]]; then
+    path=${'$'}{arg#*=}
+  elif [[ " get put del lease watch txn lock elect " == *" $command "* ]]; then
+    path=
+  fi
   if [[ $path == /* ]]; then
     found=
     for mount in "${'$'}{mounts[@]}"; do

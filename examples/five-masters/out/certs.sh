@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:6da35b1b696a0810348ae389c6e0445e61a8b147e0f554d92f5647989f0ab3e1 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:b465346e192e13c60438432a6647e1068acc77fd46c6169e55f71dae55d45110 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -62,7 +62,8 @@ certificates=(
 # others, and an interrupted run leaves no half-written file where a certificate belongs.
 umask 077
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+remove_work() { rm -rf "$work"; }
+at_exit remove_work
 
 made=() renewed=() kept=() notes=()
 

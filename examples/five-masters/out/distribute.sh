@@ -17,7 +17,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:6da35b1b696a0810348ae389c6e0445e61a8b147e0f554d92f5647989f0ab3e1 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:b465346e192e13c60438432a6647e1068acc77fd46c6169e55f71dae55d45110 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -155,6 +155,7 @@ REMOTE
 live_client_urls=()
 roll() {
   local master=$1 url members bad leader target_id target_name id status name peer client learner
+  check_cluster_lock
   url=$(client_of "$master")
   avoid=$master
   step "$master" "etcdctl endpoint health, every member, before changing $master"
@@ -189,7 +190,8 @@ roll() {
 
 if [[ $dry_run == no ]]; then
   said=$(mktemp -d 2>/dev/null) || fail "cannot make a temporary directory in ${TMPDIR:-/tmp} (TMPDIR): the script keeps each host's output there while it runs; point TMPDIR at a writable directory, or unset it"
-  trap 'rm -rf "$said"' EXIT
+  remove_said() { rm -rf "$said"; }
+  at_exit remove_said
 else
   said=/dev/null/
   tee() { cat; }
@@ -212,6 +214,7 @@ if [[ $all_at_once == yes && $dry_run == no ]]; then
   fi
   printf '  no etcd runs on the masters reached%s\n' "${unreached[*]:+; not reached, so not confirmed: ${unreached[*]}}"
 fi
+take_local_lock
 run_on_hosts distribute_to "${selected[@]}"
 
 if [[ $dry_run == yes ]]; then
@@ -235,6 +238,9 @@ leader=$(leader_url "${client_urls[@]}")
 if [[ -z $leader ]]; then
   fail "no etcd member answers at $all_client_urls, yet ${changed[*]} already run an etcd manifest that differs from the new one: distribute.sh cannot tell a cluster that is down from one it cannot reach from here. Check the way to etcdctl (verify.via in cluster.json: docker), the certificates and the network, and run again; only if the cluster is down and may restart all at once: distribute.sh --all-at-once"
 fi
+# One run at a time changes the members: a second refuses, naming the first (the first pass above changes no running
+# member: a manifest that differs is left for this apply).
+take_cluster_lock
 # The order: members that do not answer first (a repair; replacing a healthy one first would be refused while
 # another is down), then the followers, the leader last.
 ordered=()

@@ -23,7 +23,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:6da35b1b696a0810348ae389c6e0445e61a8b147e0f554d92f5647989f0ab3e1 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:b465346e192e13c60438432a6647e1068acc77fd46c6169e55f71dae55d45110 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -255,7 +255,7 @@ MASTER
 # The way back, printed when a step fails before any manifest is back in place.
 phase=stage
 go_back() {
-  local status=$? name
+  local status=$exit_status name
   if ((status == 0)) || [[ $phase == start || $dry_run == yes ]]; then return; fi
   if [[ $phase == stage ]]; then
     printf '\nrestore.sh stopped before stopping any member: every member runs as before. What this run restored is in\n' >&2
@@ -282,8 +282,14 @@ go_back() {
     printf 'What this run restored (in %s) is not needed to go back.\n' "$stage"
   } >&2
 }
-trap go_back EXIT
+at_exit go_back
 
+# One run at a time: this directory's lock, and, while the cluster still answers, the lock on the cluster (a restore
+# stops every member: it must not overlap another run's change).
+if [[ $dry_run == no ]]; then
+  take_local_lock
+  if live_members >/dev/null; then take_cluster_lock; fi
+fi
 step local "1. copy, check and restore the snapshot on every master"
 run_on_hosts stage_on "${selected[@]}"
 phase=stop

@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:fb44d6c6914259b29e68eb1acff2c837086eb41b7d720e9e15d2f83b06fa920c # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:de9778108eace3b2850a61fe2c1327861071458f7c7a0ba7b9b89b3d2f600fab # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -62,7 +62,8 @@ certificates=(
 # others, and an interrupted run leaves no half-written file where a certificate belongs.
 umask 077
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+remove_work() { rm -rf "$work"; }
+at_exit remove_work
 
 made=() renewed=() kept=() notes=()
 

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:fb44d6c6914259b29e68eb1acff2c837086eb41b7d720e9e15d2f83b06fa920c ]]; then
+if [[ ${library-} != sha256:de9778108eace3b2850a61fe2c1327861071458f7c7a0ba7b9b89b3d2f600fab ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:fb44d6c6914259b29e68eb1acff2c837086eb41b7d720e9e15d2f83b06fa920c >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:de9778108eace3b2850a61fe2c1327861071458f7c7a0ba7b9b89b3d2f600fab >&2
   fi
   exit 2
 fi
@@ -51,6 +51,28 @@ on_error() {
   exit "$status"
 }
 trap 'on_error $?' ERR
+
+# at_exit COMMAND: bash text run when the script exits, the latest first, with the script's exit status in
+# exit_status. One EXIT trap runs them all, so that a lock released at the end and a script's own clean-up never
+# replace each other's trap.
+# shellcheck disable=SC2034 # read by the commands at_exit runs (restore.sh's go_back)
+exit_status=0
+exit_commands=()
+at_exit() {
+  exit_commands=("$1" ${exit_commands[@]+"${exit_commands[@]}"})
+  trap 'exit_status=$?; run_at_exit' EXIT
+}
+run_at_exit() {
+  local command
+  set +e
+  for command in "${exit_commands[@]}"; do eval "$command"; done
+}
+# Notes that must reach the operator even from a command whose standard error is thrown away (etcdctl asked on the
+# next master): a copy of the script's own standard error.
+exec {notes}>&2
+note() {
+  printf '%s\n' "$*" >&"$notes"
+}
 
 # The scripts run from any working directory (the transport may need the caller's: vagrant looks for the
 # Vagrantfile there). Paths that cluster.json gives are relative to the scripts' own directory, as the plan writes
@@ -101,6 +123,7 @@ require_value() {
 parse_options() {
   local shared=" $1 " taken
   shift
+  script_args=("$@") # as given: the cluster lock names the command that holds it
   while (($#)); do
     taken=1
     case $1 in
@@ -460,23 +483,50 @@ etcdctl_read() {
   local dry_run=no
   etcdctl_run "$@"
 }
-# Through the transport, on a master that is not `avoid` (`avoid` only when no other is left), in cluster.json's order.
+# Through the transport, on a master that is not `avoid` (`avoid` only when no other is left), in cluster.json's order;
+# the masters the transport did not reach, in this shell, last (issue 19: any master may be the one lost).
+unreached=()
 etcdctl_masters() {
   local name
   for name in "${names[@]}"; do
-    if [[ $name != "$avoid" ]]; then printf '%s\n' "$name"; fi
+    if [[ $name != "$avoid" && " ${unreached[*]} " != *" $name "* ]]; then printf '%s\n' "$name"; fi
   done
   for name in "${names[@]}"; do
-    if [[ $name == "$avoid" ]]; then printf '%s\n' "$name"; fi
+    if [[ $name == "$avoid" || " ${unreached[*]} " == *" $name "* ]]; then printf '%s\n' "$name"; fi
   done
 }
+# The remote script's last line, with etcdctl's exit status (an EXIT trap there prints it): a master that printed it
+# was reached. Without it, the transport failed (vagrant ssh and etcdctl both exit 1, so the status alone cannot
+# tell), and the next master is asked. The exit status 99 (no etcdctl answers with it: its own are 0 to 6 and 128)
+# says the master was reached but cannot run etcdctl (crictl: no running etcd container, as on a member being
+# replaced): the next is asked too.
+ETCDCTL_EXIT=etcd-bootstrap-etcdctl-exit:
+# shellcheck disable=SC2016 # expanded on the master
+etcdctl_trailer='trap '\''printf "\n%s%s\n" etcd-bootstrap-etcdctl-exit: "$?"'\'' EXIT'
+CANNOT_RUN=99
 etcdctl_run() {
-  # In the etcd image, with docker run, as the tutorial runs etcdctl: any master with docker can run it.
-  local command status=0 masters
+  local script name status output masters
   mapfile -t masters < <(etcdctl_masters)
-  command=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl \
+  # In the etcd image, with docker run, as the tutorial runs etcdctl: any master with docker can run it.
+  script=$(command_line sudo docker run --rm --net=host -v /etc/etcd:/etc/etcd:ro -e ETCDCTL_API=3 quay.io/coreos/etcd:v3.3.5 /usr/local/bin/etcdctl \
     --cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem --dial-timeout=2s --command-timeout=5s "$@")
-  remote "${masters[0]}" <<<"$command" || status=$?
+  if [[ $dry_run == yes ]]; then
+    remote "${masters[0]}" <<<"$script"
+    return
+  fi
+  for name in "${masters[@]}"; do
+    status=0
+    output=$(remote "$name" <<<"$etcdctl_trailer
+$script") || status=$?
+    if [[ $output == *$'\n'"$ETCDCTL_EXIT"* ]]; then
+      status=${output##*$'\n'"$ETCDCTL_EXIT"}
+      printf '%s' "${output%$'\n'"$ETCDCTL_EXIT"*}"
+      if [[ $status != "$CANNOT_RUN" ]]; then return "$status"; fi
+    elif [[ " ${unreached[*]} " != *" $name "* ]]; then
+      unreached+=("$name")
+      note "[$name] not reached through $(transport_describe "$name") (exit status $status): etcdctl runs on the next master"
+    fi
+  done
   return "$status"
 }
 
@@ -588,6 +638,76 @@ wait_caught_up() {
     sleep 0.2
   done
   fail "$name did not become healthy and caught up within ${timeout}s ($last). Look at its etcd log on $name (kubelet's pod log), fix the cause, and run again: the masters not yet changed are left as they were"
+}
+
+# ---- One operator at a time (issue 19) ---------------------------------------------------------------------------
+# Two runs that change members must never overlap: each would pass its own health gate and take a different member
+# down. A run that changes members takes two locks:
+#  - on this machine, this directory (flock, where there is one): a second run from here refuses at once;
+#  - on the cluster itself, the way etcd's own mutex works (clientv3/concurrency): a key under /etcd-bootstrap/lock/
+#    (outside kube-apiserver's /registry) attached to a lease of lock_ttl seconds; of the keys there, the one created
+#    first holds the lock. It names its holder (user, machine, process, command, start), is renewed every
+#    lock_renew seconds while the run lives, and revoked at its end; a holder that dies without a word loses it when
+#    its lease runs out, and one that died on this machine is taken over at once.
+lock_prefix=/etcd-bootstrap/lock/
+lock_ttl=60
+lock_renew=10
+lock_lease=
+local_lock=
+take_local_lock() {
+  if [[ $dry_run == yes ]] || ! command -v flock >/dev/null; then return 0; fi
+  exec {local_lock}<"$here"
+  flock -n "$local_lock" || fail "another run of a script in $here is changing the cluster (it holds the lock on that directory): nothing was changed; wait until it ends"
+}
+take_cluster_lock() { # takes the lock on the cluster, or fails naming its holder
+  [[ $dry_run == no ]] || return 0
+  local holder granted first held_key held_value attempt
+  holder="${USER:-$(id -un)}@${HOSTNAME:-localhost} pid $$: ${0##*/}${script_args[*]:+ $(command_line "${script_args[@]}")}, since $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  for attempt in 1 2; do
+    granted=$(etcdctl_run lease grant "$lock_ttl" --endpoints="$all_client_urls") || fail "cannot take the lock on the cluster: etcdctl lease grant failed, so nothing was changed"
+    [[ $granted =~ lease\ ([0-9a-f]+)\ granted ]] || fail "cannot take the lock on the cluster: etcdctl lease grant said '$granted', so nothing was changed"
+    lock_lease=${BASH_REMATCH[1]}
+    etcdctl_run put --lease="$lock_lease" "$lock_prefix$lock_lease" "$holder" --endpoints="$all_client_urls" >/dev/null
+    first=$(etcdctl_read get --prefix "$lock_prefix" --sort-by=CREATE --order=ASCEND --limit=1 --endpoints="$all_client_urls")
+    held_key=${first%%$'\n'*}
+    held_value=${first#*$'\n'}
+    held_value=${held_value%%$'\n'*}
+    if [[ $held_key == "$lock_prefix$lock_lease" ]]; then
+      printf '  the lock on the cluster (%s) is this run'\''s: %s\n' "$held_key" "$holder"
+      keep_cluster_lock >/dev/null 2>&1 </dev/null &
+      lock_keeper=$!
+      at_exit release_cluster_lock
+      return 0
+    fi
+    etcdctl_run lease revoke "$lock_lease" --endpoints="$all_client_urls" >/dev/null || true
+    lock_lease=
+    # A holder on this machine whose process is gone (interrupted, killed): its lock is taken over now, not after
+    # its lease. One on another machine cannot be asked, and is waited for.
+    if [[ $attempt == 1 && $held_value =~ ^[^@]*@([^ ]*)\ pid\ ([0-9]+): && ${BASH_REMATCH[1]} == "${HOSTNAME:-localhost}" ]] && ! kill -0 "${BASH_REMATCH[2]}" 2>/dev/null; then
+      printf '  the lock on the cluster was held by a run on this machine that has ended, now taken over: %s\n' "$held_value"
+      etcdctl_run lease revoke "${held_key#"$lock_prefix"}" --endpoints="$all_client_urls" >/dev/null || true
+      continue
+    fi
+    fail "the cluster is being changed by another run: $held_value (its lock in etcd: $held_key). Nothing was changed. Wait until it ends, and run again; a run that died without a word loses its lock within ${lock_ttl}s"
+  done
+}
+keep_cluster_lock() { # in the background: renews the lease while the script lives
+  if [[ -n $local_lock ]]; then exec {local_lock}<&-; fi
+  while sleep "$lock_renew" && kill -0 "$$" 2>/dev/null; do
+    etcdctl_run lease keep-alive --once "$lock_lease" --endpoints="$all_client_urls" || true
+  done
+}
+release_cluster_lock() {
+  kill "$lock_keeper" 2>/dev/null || true
+  etcdctl_run lease revoke "$lock_lease" --endpoints="$all_client_urls" >/dev/null 2>&1 || true
+}
+# check_cluster_lock: before each change, that the lock is still this run's (a lease not renewed for lock_ttl
+# seconds, etcd out of reach, is gone, and another run may hold the lock by now).
+check_cluster_lock() {
+  [[ $dry_run == no && -n $lock_lease ]] || return 0
+  local held
+  held=$(etcdctl_read get "$lock_prefix$lock_lease" --print-value-only --endpoints="$all_client_urls") || held=
+  [[ -n $held ]] || fail "this run no longer holds the lock on the cluster (its lease $lock_lease was not renewed for ${lock_ttl}s, etcd out of reach): nothing more is changed. Check the cluster with verify.sh, and run again"
 }
 # ---- Placing files on a master: the remote script's pieces ----------------------------------------------------
 # payload FILE NAME: the lines of a remote script that recreate FILE as "$stage/NAME" on the other side. The bytes

@@ -26,7 +26,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:5943d7974a2b786fa6467ab36914f3866ca4511bc9eea4cf58a67e4356bc57d5 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:bfcae16dfec42a046a3d93fccc5c47678bb2b26fb679c9194956c7d689ab290f # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -266,7 +266,7 @@ MASTER
 # The way back, printed when a step fails before any manifest is back in place.
 phase=stage
 go_back() {
-  local status=$? name
+  local status=$exit_status name
   if ((status == 0)) || [[ $phase == start || $dry_run == yes ]]; then return; fi
   if [[ $phase == stage ]]; then
     printf '\nrestore.sh stopped before stopping any member: every member runs as before. What this run restored is in\n' >&2
@@ -293,8 +293,14 @@ go_back() {
     printf 'What this run restored (in %s, or in %s, which a way back carries along inside the data directory) is not needed to go back.\n' "$stage" "$stage_in_data"
   } >&2
 }
-trap go_back EXIT
+at_exit go_back
 
+# One run at a time: this directory's lock, and, while the cluster still answers, the lock on the cluster (a restore
+# stops every member: it must not overlap another run's change).
+if [[ $dry_run == no ]]; then
+  take_local_lock
+  if live_members >/dev/null; then take_cluster_lock; fi
+fi
 step local "1. copy, check and restore the snapshot on every master"
 run_on_hosts stage_on "${selected[@]}"
 phase=stop

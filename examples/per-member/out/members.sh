@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:df619210b27c13fa527fd88b7670aafaf59c02917935749de27c30b79ea73f25 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:a9c1f73a4df7a38cb0ae7541429271ae9552b7c0aa1652fe27bc74c5931fdf66 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -197,6 +197,9 @@ if [[ $dry_run == yes ]]; then
 fi
 
 # ---- Carrying it out ------------------------------------------------------------------------------------------
+# One run at a time changes the members (take_cluster_lock): a second refuses, naming the first.
+take_local_lock
+take_cluster_lock
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 current_list() { # the client URLs of the members now, one a line
   member_clients < <(live_members)
@@ -206,8 +209,9 @@ current_urls() { # [URL]: the client URLs of the members now but URL, comma-sepa
   mapfile -t urls < <(current_list | grep -vxF -- "${1:-}")
   (IFS=,; printf '%s' "${urls[*]}")
 }
-gate() { # NAME: every member but NAME started and healthy
+gate() { # NAME: every member but NAME started and healthy, and the lock on the cluster still this run's
   local members bad
+  check_cluster_lock
   members=$(live_members) || fail "no etcd member answers at $all_client_urls any more: stopped before $1"
   bad=$(unhealthy_members "$(grep -v " $1 " <<<"$members" || true)")
   [[ -z $bad ]] || fail "not every member is healthy, so $1 is left as it was: ${bad//$'\n'/; }. Bring that member back, then run members.sh --apply again"
