@@ -3,12 +3,13 @@
 // others to finish, a summary, and a second run that changes nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { requireTools } from './support/tools.js';
 import { assertBlocks, assertSummary, concurrency, parseOutput } from './support/output.js';
 import {
-  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, remoteLog, runScript, vagrantCall, withWorld,
+  MASTERS, NODES, TLS, WORKERS, callLines, calls, clearLogs, dummy, hostsSnapshot as snapshot, makeWorld, remoteLog, runScript, scriptLaunch, vagrantCall, withWorld,
   type World,
 } from './support/transport.js';
 
@@ -118,6 +119,44 @@ withWorld('distribute.sh prints each master\'s output as one block, starting wit
   }
   assertSummary(run, MASTERS, MASTERS.length);
   assert.is(run.stderr, '', 'nothing on stderr');
+});
+
+test('Ctrl-C (SIGINT to the process group, as a terminal sends it) and SIGTERM stop the work on every host, not only the script: it exits at once, says what was done, stopped and not started, and nothing is placed afterwards', async () => {
+  if (!requireTools('interrupting distribute.sh', 'bash')) return;
+  // Issue 19, item 5: the hosts' workers are background jobs, which bash has ignore Ctrl-C; distribute.sh placed a
+  // manifest about 5 s after the operator's Ctrl-C, with nothing printed.
+  for (const [signal, status, toGroup] of [['SIGINT', 130, true], ['SIGTERM', 143, false]] as const) {
+    const world = makeWorld();
+    try {
+      // Each connection takes 2 s before the master runs anything; two at a time, so master3 waits its turn.
+      const launch = scriptLaunch(world, 'distribute.sh', { STANDIN_SLEEP: '2' });
+      const child = spawn(launch.file, ['-j', '2'], { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const sent = Date.now();
+      process.kill(toGroup ? -child.pid! : child.pid!, signal);
+      const code = await ended;
+      const took = Date.now() - sent;
+      const shown = `exit ${code} after ${took} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`;
+      assert.is(code, status, `${signal}: exit status ${status}:\n${shown}`);
+      assert.ok(took < 1_500, `${signal}: the script ends at once, not when the hosts' work would have:\n${shown}`);
+      assert.ok(stderr.includes(`interrupted (${signal}): the work on every host was stopped before this script ended`), `${signal}: says so:\n${shown}`);
+      assert.match(stderr, /stopped while at work: master1 \(at: copy [^)]*\) master2 \(at: copy [^)]*\)\n/, `${signal}: names the hosts stopped, and where:\n${shown}`);
+      assert.ok(stderr.includes('not started: master3'), `${signal}: names the host not started:\n${shown}`);
+      // The connections would have run their scripts 2 s after they started: nothing may land after the exit.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      for (const master of MASTERS) {
+        assert.equal(list(world.fs(master, 'etc', 'kubernetes', 'manifests')), [], `${signal}: no manifest placed on ${master} after the script ended`);
+        assert.equal(list(world.fs(master, 'etc', 'etcd')), [], `${signal}: no certificate placed on ${master} after the script ended`);
+      }
+    } finally {
+      world.remove();
+    }
+  }
 });
 
 withWorld('distribute.sh run twice: the second run says "already in place" for every file, changes nothing (content, mode, owner, inode, mtime) and succeeds', (world) => {

@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:a9c1f73a4df7a38cb0ae7541429271ae9552b7c0aa1652fe27bc74c5931fdf66 ]]; then
+if [[ ${library-} != sha256:e782b519135fce6dd6164fcbfe03b6c06cd4cb49f67bd08f73c010cdac7beeef ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:a9c1f73a4df7a38cb0ae7541429271ae9552b7c0aa1652fe27bc74c5931fdf66 >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:e782b519135fce6dd6164fcbfe03b6c06cd4cb49f67bd08f73c010cdac7beeef >&2
   fi
   exit 2
 fi
@@ -226,7 +226,8 @@ run_on_hosts() {
     for host; do "$task" "$host"; done
     return 0
   fi
-  local logs running=() succeeded=() failed=() host
+  local logs running=() succeeded=() failed=() host interrupted=''
+  local -A worker=()
   # Each host's output waits in a temporary directory until the host is done. A TMPDIR that is missing or not
   # writable fails here, before any host is reached, rather than falling back to /tmp: the caller chose it.
   logs=$(mktemp -d 2>/dev/null) || fail "cannot make a temporary directory in ${TMPDIR:-/tmp} (TMPDIR): the script keeps each host's output there while it runs; point TMPDIR at a writable directory, or unset it"
@@ -265,8 +266,50 @@ run_on_hosts() {
     done
     running=("${still[@]}")
   }
+  # stop_hosts HOST…, on a signal: stops every host's work that is still going (its worker's process group: the
+  # transport and all), prints what each had done, which hosts were done, stopped or not started, and exits with the
+  # signal's status (then the script's at_exit commands run: a lock released, the way back printed).
+  stop_hosts() {
+    local done_host worker_pids=() stopped=() waiting=() code
+    for done_host in "${running[@]}"; do
+      # A host that had finished (its status written) before the signal is done; the others are stopped now.
+      if [[ -e $logs/$done_host.status && $(<"$logs/$done_host.status") == 0 ]]; then
+        succeeded+=("$done_host")
+        continue
+      fi
+      stopped+=("$done_host")
+      worker_pids+=("${worker[$done_host]}")
+      kill -TERM -- "-${worker[$done_host]}" 2>/dev/null || true
+    done
+    wait ${worker_pids[@]+"${worker_pids[@]}"} 2>/dev/null || true
+    for done_host in "${running[@]}"; do cat "$logs/$done_host.log"; done
+    for done_host in "${!stopped[@]}"; do
+      stopped[done_host]+=" (at: $(<"$logs/${stopped[done_host]}.step"))"
+    done
+    for done_host; do
+      if [[ -z ${worker[$done_host]-} ]]; then waiting+=("$done_host"); fi
+    done
+    rm -rf "$logs"
+    trap - INT TERM HUP
+    printf '\ninterrupted (SIG%s): the work on every host was stopped before this script ended\n' "$interrupted" >&2
+    printf '  done: %s\n' "${succeeded[*]:-none}" >&2
+    if ((${#failed[@]})); then printf '  failed: %s\n' "${failed[@]}" >&2; fi
+    printf '  stopped while at work: %s\n' "${stopped[*]:-none}" >&2
+    printf '  not started: %s\n' "${waiting[*]:-none}" >&2
+    printf 'Run the script again: a host that is done is left as it is.\n' >&2
+    case $interrupted in INT) code=130 ;; HUP) code=129 ;; *) code=143 ;; esac
+    exit "$code"
+  }
+  # A signal (Ctrl-C, kill, a terminal closed) must stop the hosts' work too, not only this script: a worker runs
+  # in a process group of its own (set -m), which takes the transport it started with it; without that, the
+  # workers ignored Ctrl-C, as bash has background jobs do, and went on placing files after the script had ended.
+  trap 'interrupted=INT' INT
+  trap 'interrupted=TERM' TERM
+  trap 'interrupted=HUP' HUP
+  set -m
   for host; do
-    while ((${#running[@]} >= jobs)); do collect; done
+    while [[ -z $interrupted ]] && ((${#running[@]} >= jobs)); do collect; done
+    if [[ -n $interrupted ]]; then break; fi
     : >"$logs/$host.step"
     (
       report_level=$BASH_SUBSHELL
@@ -276,9 +319,13 @@ run_on_hosts() {
       trap 'printf "%s\n" "$?" >"$logs/$host.status.part" && mv -f "$logs/$host.status.part" "$logs/$host.status"' EXIT
       "$task" "$host"
     ) >"$logs/$host.log" 2>&1 </dev/null &
+    worker[$host]=$!
     running+=("$host")
   done
-  while ((${#running[@]})); do collect; done
+  while [[ -z $interrupted ]] && ((${#running[@]})); do collect; done
+  set +m
+  if [[ -n $interrupted ]]; then stop_hosts "$@"; fi
+  trap - INT TERM HUP
   rm -rf "$logs"
   # In the order the hosts were given, whatever order they finished in, so that two runs print the same summary.
   local in_order=() done_host
@@ -681,8 +728,11 @@ take_cluster_lock() { # takes the lock on the cluster, or fails naming its holde
     held_value=${held_value%%$'\n'*}
     if [[ $held_key == "$lock_prefix$lock_lease" ]]; then
       printf '  the lock on the cluster (%s) is this run'\''s: %s\n' "$held_key" "$holder"
-      keep_cluster_lock >/dev/null 2>&1 </dev/null &
-      lock_keeper=$!
+      # Not a job of this shell (it would be waited for with the hosts' workers): started by a subshell that ends.
+      lock_keeper=$(
+        keep_cluster_lock >/dev/null 2>&1 </dev/null &
+        printf '%s' "$!"
+      )
       at_exit release_cluster_lock
       return 0
     fi
@@ -698,7 +748,7 @@ take_cluster_lock() { # takes the lock on the cluster, or fails naming its holde
     fail "the cluster is being changed by another run: $held_value (its lock in etcd: $held_key). Nothing was changed. Wait until it ends, and run again; a run that died without a word loses its lock within ${lock_ttl}s"
   done
 }
-keep_cluster_lock() { # in the background: renews the lease while the script lives
+keep_cluster_lock() { # in the background: renews the lease while the script ($$, its pid) lives
   if [[ -n $local_lock ]]; then exec {local_lock}<&-; fi
   while sleep "$lock_renew" && kill -0 "$$" 2>/dev/null; do
     etcdctl_run lease keep-alive --once "$lock_lease" --endpoints="$all_client_urls" || true
