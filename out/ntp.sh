@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:71e9970fd0ff8b38f734513e69e4cd657e70ca90282b836cebb6644477186650 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:5c4f207fd142c3e0838c97b9d16d41870d20964bd9981ae19087074dc6c48c0b # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

@@ -34,7 +34,7 @@ import {
   type TimeSyncService,
 } from './time-sync.js';
 import { KUBEADM, versionRules, type EtcdVersion, type ProbePaths, type VersionRules } from './etcd-versions.js';
-import { apiserverEtcdPlan, certificatePlan, memberCertificates, memberTlsFiles, remotePath, tlsFileWord, type ApiserverEtcdPlan, type CertificatePlan, type CertificateSpec, type TlsFile } from './certificates.js';
+import { apiserverEtcdPlan, certificatePlan, memberCertificates, sanCheckOption, memberTlsFiles, remotePath, tlsFileWord, type ApiserverEtcdPlan, type CertificatePlan, type CertificateSpec, type TlsFile } from './certificates.js';
 
 export type { EnvVar } from './etcd-profile.js';
 export type { TlsFile } from './certificates.js';
@@ -841,10 +841,18 @@ export interface MembershipPlan {
   joinsWith: string[];
   /** Whether this etcd has learners (`member add --learner`, `member promote`): 3.4 and later. */
   learners: boolean;
+  /**
+   * Per master, what members.sh checks before `member add` (issue 19, item 7): each certificate its etcd presents
+   * (the shared one, or its own server and peer certificates) with its host and ip, as words FILE|OPTION|NAME for
+   * `openssl x509 OPTION NAME`. A shared certificate made before the master joined lacks them, and its peers refuse it.
+   */
+  certificateChecks: string[];
 }
 
-export function membershipPlan(cluster: Cluster, learners: boolean): MembershipPlan {
+export function membershipPlan(cluster: Cluster, learners: boolean, certificates?: CertificatePlan): MembershipPlan {
   const masters = cluster.masters;
+  const presented = (name: string) =>
+    (certificates?.certificates ?? []).filter((c) => c.role === 'shared' || (c.member === name && (c.role === 'server' || c.role === 'peer')));
   return {
     names: masters.map((m) => m.name),
     peerUrls: masters.map((m) => peerUrl(cluster, m)),
@@ -852,6 +860,11 @@ export function membershipPlan(cluster: Cluster, learners: boolean): MembershipP
     roles: masters.map((m) => (m.removed ? 'removed' : m.rejoinedWith ? 'rejoins' : m.joinedWith ? 'joins' : 'founding')),
     joinsWith: masters.map((m) => (m.rejoinedWith ?? m.joinedWith ?? []).join(' ')),
     learners,
+    certificateChecks: masters.map((m) =>
+      presented(m.name)
+        .flatMap((c) => [...new Set([m.host, m.ip])].map((name) => `${c.cert.fromOut}|${sanCheckOption(name)}|${name}`))
+        .join(' '),
+    ),
   };
 }
 
@@ -968,7 +981,7 @@ export function plan(cluster: Cluster, context: PlanContext): Plan {
     etcdctlOnMaster: etcdctlOnMaster(cluster),
     backup: backupPlan(cluster, context),
     rolling: rollingPlan(),
-    membership: membershipPlan(cluster, Boolean(rules && rules.learners)),
+    membership: membershipPlan(cluster, Boolean(rules && rules.learners), certificates),
     mermaid: {
       members: members.map((m, i) => ({ id: `m${i + 1}`, label: mermaidLabel([m.name, `peer ${m.peerUrl}`, `client ${m.clientUrl}`]) })),
     },

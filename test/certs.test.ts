@@ -265,12 +265,12 @@ test('certs.sh --renew re-issues only the certificates that expire within DAYS, 
     assert.not.match(nothingDue.stdout, /re-issued/, 'nothing expires within 0 days');
 
     const dry = p.certs('--renew', '--dry-run');
-    assert.match(dry.stdout, /would be re-issued \(expiring within 30 days\):\n {2}master2's server certificate \(\S+\)\nkept/);
+    assert.match(dry.stdout, /would be re-issued \(expiring within 30 days, or lacking a name\):\n {2}master2's server certificate \(\S+\)\nkept/);
     assert.is(x509(cert, '-serial').trim(), 'serial=07', 'the dry run re-issued nothing');
 
     const renew = p.certs('--renew');
     assert.is(renew.code, 0, renew.stderr);
-    assert.match(renew.stdout, /^re-issued \(expiring within 30 days\):\n {2}master2's server certificate \(\S+master2-server\.pem\)\n(?!  )/m, renew.stdout);
+    assert.match(renew.stdout, /^re-issued \(expiring within 30 days, or lacking a name\):\n {2}master2's server certificate \(\S+master2-server\.pem\)\n(?!  )/m, renew.stdout);
     assert.match(renew.stdout, /one master at a time/);
     assert.is(x509(cert, '-pubkey'), pubkey, 'the same key');
     assert.ok(verify(join(pki, 'ca.pem'), cert, 'sslserver'), 'signed by the same CA');
@@ -280,6 +280,38 @@ test('certs.sh --renew re-issues only the certificates that expire within DAYS, 
     const aside = Object.keys(after).filter((name) => name.startsWith('master2-server.pem.replaced-'));
     assert.is(aside.length, 1, `the old certificate is kept beside it: ${Object.keys(after).join(' ')}`);
     for (const [name, state] of Object.entries(others)) assert.is(after[name], state, `${name} is untouched`);
+  } finally {
+    p.remove();
+  }
+});
+
+test("certs.sh reports a kept certificate that lacks a master's host or ip (a master joined since it was made); --renew re-issues it with them, for the same key", () => {
+  if (!opensslPresent('certs.sh and a new master')) return;
+  const doc = minimalCluster(3);
+  const p = project(doc);
+  try {
+    assert.is(p.certs().code, 0);
+    const cert = join(p.dir, 'kubernetes.pem');
+    const pubkey = x509(cert, '-pubkey');
+    // master4 joins: cluster.json names it, the shared certificate does not.
+    const master4 = { name: 'master4', ip: '192.168.56.14', host: 'master4.node.local.consul', joinedWith: ['master1', 'master2', 'master3'] };
+    writeFile(join(p.dir, 'cluster.json'), JSON.stringify({ ...doc, masters: [...doc.masters, master4] }, null, 2));
+    const gen = runCli(['generate', '--config', join(p.dir, 'cluster.json')]);
+    assert.is(gen.code, 0, gen.err.join('\n'));
+    const kept = p.certs();
+    assert.is(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /it lacks DNS:master4\.node\.local\.consul,IP:192\.168\.56\.14 among its subject alternative names/, kept.stdout);
+    assert.match(kept.stdout, /note:\n {2}the certificate \(\S+kubernetes\.pem\) lacks DNS:master4\.node\.local\.consul,IP:192\.168\.56\.14 among its subject alternative names \(a master added since it was made\?\): etcd is refused there; run certs.sh --renew/, kept.stdout);
+    assert.is(x509(cert, '-pubkey'), pubkey, 'kept as it is');
+    const renewed = p.certs('--renew');
+    assert.is(renewed.code, 0, renewed.stderr);
+    assert.match(renewed.stdout, /re-issued with DNS:master4\.node\.local\.consul,IP:192\.168\.56\.14 among its names/, renewed.stdout);
+    assert.match(x509(cert, '-checkhost', 'master4.node.local.consul'), /does match/, 'covers the new host');
+    assert.match(x509(cert, '-checkip', '192.168.56.14'), /does match/, 'covers the new ip');
+    assert.match(x509(cert, '-checkhost', 'master1.node.local.consul'), /does match/, 'and still the others');
+    assert.is(x509(cert, '-pubkey'), pubkey, 'for the same key');
+    const again = p.certs();
+    assert.not.match(again.stdout, /lacks/, `nothing lacking any more:\n${again.stdout}`);
   } finally {
     p.remove();
   }

@@ -119,11 +119,13 @@ members('bootstrap: three members from distribute.sh, 1,000 keys, a writer on ev
   context.ready = true;
 });
 
-members('refusals on a healthy cluster of three: an unknown member, a founder that is not a member, a joinedWith that etcd would refuse, a peer URL already taken, a removal that leaves fewer than three (refused without --force)', async (context) => {
+members('refusals on a healthy cluster of three: an unknown member, a founder that is not a member, a joinedWith that etcd would refuse, a new master its certificate does not cover, a peer URL already taken, a removal that leaves fewer than three (refused without --force)', async (context) => {
   if (!context.ready) return;
   await refusedWith(context, (c) => (c.masters = c.masters.filter((m) => m.name !== 'master3')), [], [/master3 \(https:\/\/127\.0\.42\.3:\d+, ID [0-9a-f]+\) is a member of the running cluster, but cluster\.json does not know it: add it to masters as it is \(to keep it\), or add it marked "removed": true/], 'a member cluster.json does not know');
   await refusedWith(context, (c) => c.masters.push({ name: 'master4', ip: ip(4), host: ip(4) }), ['--apply'], [/master4 is a founding member in cluster\.json but not a member of the running cluster: a master cannot join as a founder; give it "joinedWith"/], 'a new master without joinedWith');
   await refusedWith(context, (c) => c.masters.push({ name: 'master4', ip: ip(4), host: ip(4), joinedWith: ['master1', 'master2'] } as Master), ['--apply'], [/add master4: cluster\.json says it joins with master1 master2, but the members will then be master1 master2 master3: etcd refuses .*"member count is unequal".*set its joinedWith to those/], 'joinedWith that differs from the live members');
+  // Issue 19, item 7: a master whose certificate does not name it would be added, then never start (its peers refuse it).
+  await refusedWith(context, (c) => c.masters.push({ name: 'master4', ip: '127.0.42.99', host: '127.0.42.99', joinedWith: ['master1', 'master2', 'master3'] } as Master), ['--apply'], [/add master4: its certificate \S+\/kubernetes\.pem does not cover 127\.0\.42\.99 \(its host or ip\): peers and clients would refuse it there\. Re-issue it with that name \(out\/certs\.sh --renew\)/], 'a new master its certificate does not cover');
   await refusedWith(context, (c) => ((c.masters as Master[])[1]!.removed = true), ['--apply'], [/remove master2: the cluster would be left with 2 voting members, and below three a single failure loses quorum \(or the only copy\): add a member first \(joinedWith\), or run members\.sh --apply --force/], 'a removal that leaves two members');
   await refusedWith(context, (c) => {
     (c.masters as Master[])[1]!.removed = true;

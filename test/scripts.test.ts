@@ -81,14 +81,18 @@ withWorld('distribute.sh sends each master its files base64-encoded inside the o
     const installs = sudo.filter((w) => w[0] === 'install');
     const target = (w: string[]) => w.at(-1)!;
     const fs = world.fs(master);
+    // Each file is installed beside its place under another name, then renamed into it: no moment without the file
+    // (etcd reads its certificate again for every new connection; kubelet reads every file in manifestDir).
     const expected = [
-      [`${fs}/etc/etcd/${TLS.cert}`, '0644'],
-      [`${fs}/etc/etcd/${TLS.key}`, '0600'],
-      [`${fs}/etc/etcd/${TLS.ca}`, '0644'],
-      [`${fs}/etc/kubernetes/.etcd.manifest.etcd-bootstrap`, '0644'],
+      [`${fs}/etc/etcd/.${TLS.cert}.etcd-bootstrap`, '0644', `${fs}/etc/etcd/${TLS.cert}`],
+      [`${fs}/etc/etcd/.${TLS.key}.etcd-bootstrap`, '0600', `${fs}/etc/etcd/${TLS.key}`],
+      [`${fs}/etc/etcd/.${TLS.ca}.etcd-bootstrap`, '0644', `${fs}/etc/etcd/${TLS.ca}`],
+      [`${fs}/etc/kubernetes/.etcd.manifest.etcd-bootstrap`, '0644', `${fs}/etc/kubernetes/manifests/etcd.manifest`],
     ];
     assert.equal(installs.map((w) => [target(w), w.slice(1, 7).join(' ')]), expected.map(([path, m]) => [path, `-o root -g root -m ${m}`]), `${master}: sudo install -o root -g root -m MODE, once per file:\n${JSON.stringify(installs)}`);
-    assert.ok(sudo.some((w) => w[0] === 'mv' && w.at(-1) === `${fs}/etc/kubernetes/manifests/etcd.manifest`), `${master}: the manifest is moved into manifestDir with sudo mv`);
+    for (const [staged, , final] of expected) {
+      assert.ok(sudo.some((w) => w[0] === 'mv' && w.at(-2) === staged && w.at(-1) === final), `${master}: ${final} is renamed into place with sudo mv`);
+    }
     const stages = remoteLog(world).filter(([host, word]) => host === master && word === 'stage');
     assert.is(stages.length, 4, `${master}: each install came from the stage`);
     for (const [, , stageMode, source] of stages) assert.is(stageMode, '700', `${master}: the stage holding ${source} is mode 0700 (mktemp -d): nobody else can read the key on its way`);

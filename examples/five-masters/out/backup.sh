@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:8d49d1972b252b43ea121c937e89a5ebad66639be3c3a1f9eadba9294206dde0 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:7b783b4b9a1e1eeff697d6f60905dbe2834f880f2362ffc84689cf933bb52045 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

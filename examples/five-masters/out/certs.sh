@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:8d49d1972b252b43ea121c937e89a5ebad66639be3c3a1f9eadba9294206dde0 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:7b783b4b9a1e1eeff697d6f60905dbe2834f880f2362ffc84689cf933bb52045 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -72,6 +72,20 @@ expiry() { # CERT: its notAfter date
 }
 expires_within() { # CERT DAYS: true when CERT is no longer valid DAYS days from now
   ! openssl x509 -in "$1" -noout -checkend $(($2 * 24 * 3600)) >/dev/null
+}
+# lacking_names CERT ALT_NAMES: the names of ALT_NAMES (DNS:…,IP:…) that CERT's subject alternative names do not
+# cover, comma-separated: a certificate made before a master joined lacks the new master's host and ip, and etcd's
+# peers and clients refuse it there ("certificate is valid for …, not …").
+lacking_names() {
+  local name missing=() names
+  IFS=, read -r -a names <<<"$2"
+  for name in ${names[@]+"${names[@]}"}; do
+    case $name in
+      DNS:*) openssl x509 -in "$1" -noout -checkhost "${name#DNS:}" 2>/dev/null | grep -q 'does match' || missing+=("$name") ;;
+      IP:*) openssl x509 -in "$1" -noout -checkip "${name#IP:}" 2>/dev/null | grep -q 'does match' || missing+=("$name") ;;
+    esac
+  done
+  (IFS=,; printf '%s' "${missing[*]}")
 }
 install_file() { # FILE TARGET MODE: FILE becomes TARGET (same file system: made beside it, then renamed)
   mkdir -p -- "$(dirname -- "$2")"
@@ -156,9 +170,12 @@ for ((i = 0; i < ${#certificates[@]}; i += 6)); do
   step local "$label: $cert"
   if [[ -e $cert ]]; then
     openssl x509 -in "$cert" -noout 2>/dev/null || fail "$cert is not a PEM certificate: move it aside, and run certs.sh again"
-    if [[ $renew == yes ]] && expires_within "$cert" "$within"; then
+    lacking=$(lacking_names "$cert" "$alt_names")
+    if [[ $renew == yes ]] && { [[ -n $lacking ]] || expires_within "$cert" "$within"; }; then
       [[ -r $key ]] || fail "cannot read its key $key: a certificate is re-issued for the key it already has"
-      if [[ $dry_run == yes ]]; then
+      if [[ $dry_run == yes && -n $lacking ]]; then
+        printf '  would re-issue it: it lacks %s\n' "$lacking"
+      elif [[ $dry_run == yes ]]; then
         printf '  would re-issue it: it expires on %s, within %s days\n' "$(expiry "$cert")" "$within"
       else
         can_sign "$label"
@@ -166,13 +183,21 @@ for ((i = 0; i < ${#certificates[@]}; i += 6)); do
         sign "$common_name" "$alt_names" "$usage" "$key"
         set_aside "$cert"
         install_file "$work/cert.pem" "$cert" 0644
-        printf '  re-issued: it expired on %s, now on %s\n' "$before" "$(expiry "$cert")"
+        if [[ -n $lacking ]]; then
+          printf '  re-issued with %s among its names, valid until %s\n' "$lacking" "$(expiry "$cert")"
+        else
+          printf '  re-issued: it expired on %s, now on %s\n' "$before" "$(expiry "$cert")"
+        fi
       fi
       renewed+=("$label ($cert)")
       continue
     fi
     kept+=("$label ($cert)")
     printf '  kept: it exists (valid until %s)\n' "$(expiry "$cert")"
+    if [[ -n $lacking ]]; then
+      printf '  it lacks %s among its subject alternative names\n' "$lacking"
+      notes+=("$label ($cert) lacks $lacking among its subject alternative names (a master added since it was made?): etcd is refused there; run certs.sh --renew to re-issue it for its own key with every name")
+    fi
     if [[ $renew == no ]] && expires_within "$cert" 30; then
       notes+=("$label expires on $(expiry "$cert"): run certs.sh --renew")
     fi
@@ -212,7 +237,7 @@ summary() { # TITLE ITEM...
 }
 printf '\n'
 summary "${would}made" ${made[@]+"${made[@]}"}
-summary "${would}re-issued (expiring within $within days)" ${renewed[@]+"${renewed[@]}"}
+summary "${would}re-issued (expiring within $within days, or lacking a name)" ${renewed[@]+"${renewed[@]}"}
 summary "kept as they are" ${kept[@]+"${kept[@]}"}
 summary "note" ${notes[@]+"${notes[@]}"}
 if ((${#renewed[@]})) && [[ $dry_run == no ]]; then

@@ -17,7 +17,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:8d49d1972b252b43ea121c937e89a5ebad66639be3c3a1f9eadba9294206dde0 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:7b783b4b9a1e1eeff697d6f60905dbe2834f880f2362ffc84689cf933bb52045 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -73,8 +73,9 @@ for master in "${selected[@]}"; do
   [[ -r ${manifests[$master]} ]] || fail "cannot read ${manifests[$master]} (out/): generate it first"
 done
 
-# What the first pass says on a master whose running manifest differs: the rolling apply replaces it afterwards.
-LEFT_FOR_ROLLING='differs from the manifest in place: replaced after this pass, one master at a time'
+# What the first pass says of a running member's manifest or certificate that differs: the rolling apply replaces it
+# afterwards.
+LEFT_FOR_ROLLING='differs from the one in place: replaced after this pass, one master at a time'
 
 distribute_to() { # MASTER
   local master=$1 word from staged target mode
@@ -105,10 +106,22 @@ if ! sudo test -d /etc/kubernetes/manifests; then
   exit 1
 fi
 sudo mkdir -p /etc/etcd
+# A master with a manifest in place runs a member: a certificate of it that differs is left for the rolling apply
+# too, since etcd reads its certificate and key again for every new connection: a bad one sent to every master at
+# once breaks every member at once (issue 19, item 7).
+running=no
+if [[ $all_at_once == no ]] && sudo test -f /etc/kubernetes/manifests/etcd.manifest; then running=yes; fi
+place_or_leave() { # STAGED TARGET MODE SWAP
+  if [[ $running == yes ]] && sudo test -f "$2" && ! sudo cmp -s "$1" "$2"; then
+    printf '  %s: %s\n' "$2" "$left_for_rolling"
+    return
+  fi
+  place "$@"
+}
 REMOTE
-    tls_places "$master"
+    tls_places "$master" place_or_leave
     cat <<'REMOTE'
-if [[ $all_at_once == no ]] && sudo test -f /etc/kubernetes/manifests/etcd.manifest && ! sudo cmp -s "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest; then
+if [[ $running == yes ]] && ! sudo cmp -s "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest; then
   printf '  %s: %s\n' /etc/kubernetes/manifests/etcd.manifest "$left_for_rolling"
 elif [[ $joining == yes ]] && ! sudo test -f /etc/kubernetes/manifests/etcd.manifest; then
   printf '  %s: not placed: this master joins the running cluster, which out/members.sh --apply does (etcdctl member add first)\n' /etc/kubernetes/manifests/etcd.manifest
@@ -119,17 +132,24 @@ REMOTE
   } | remote "$master" | tee "$said/$master"
 }
 
-# replace_manifest MASTER: that master's manifest alone, in one connection that stays open until kubelet has
-# restarted etcd there (seen on the master itself: etcd_pids, before and after).
-replace_manifest() {
+# replace_files MASTER: that master's certificates and manifest, those that differ, in one connection that stays open
+# until kubelet has restarted etcd there when its manifest changed (seen on the master itself: etcd_pids, before and
+# after). Certificates alone restart nothing: etcd reads them for every new connection.
+replace_files() {
   local master=$1
   {
     remote_stage
+    tls_payloads "$master"
     payload "${manifests[$master]}" etcd.manifest
     remote_place
     printf 'timeout=%s\n' "$timeout"
     remote_etcd_pids
+    tls_places "$master"
     cat <<'REMOTE'
+if sudo cmp -s "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest; then
+  printf '  %s: already in place: certificates only, which etcd reads for every new connection (no restart)\n' /etc/kubernetes/manifests/etcd.manifest
+  exit 0
+fi
 before=$(etcd_pids)
 place "$stage"/etcd.manifest /etc/kubernetes/manifests/etcd.manifest 0644 /etc/kubernetes/.etcd.manifest.etcd-bootstrap
 deadline=$((SECONDS + timeout))
@@ -182,8 +202,8 @@ roll() {
     step "$master" "etcdctl move-leader $target_id: leadership to $target_name, so that $master is replaced as a follower"
     etcdctl_run move-leader "$target_id" --endpoints="$(IFS=,; printf '%s' "${live_client_urls[*]}")"
   fi
-  step "$master" "replace its manifest (/etc/kubernetes/manifests/etcd.manifest) and wait until kubelet restarts etcd"
-  replace_manifest "$master"
+  step "$master" "replace its manifest (/etc/kubernetes/manifests/etcd.manifest) and certificates where they differ, and wait until kubelet restarts etcd if the manifest changed"
+  replace_files "$master"
   step "$master" "wait until $master is healthy and its raft index within 20 of the leader's"
   wait_caught_up "$master" "$url"
 }
@@ -219,7 +239,7 @@ run_on_hosts distribute_to "${selected[@]}"
 
 if [[ $dry_run == yes ]]; then
   if [[ $all_at_once == no ]]; then
-    printf '\nwould then replace, one master at a time, each manifest that differs from the one in place (none on a first bootstrap):\n'
+    printf '\nwould then replace, one master at a time, each manifest or certificate of a running member that differs from the one in place (none on a first bootstrap):\n'
     printf '  every other member healthy first (etcdctl member list, endpoint health), leadership moved away from the leader (etcdctl move-leader); members that do not answer first, the leader last;\n'
     printf '  the manifest placed, then wait (at most %ss each) until kubelet has restarted etcd, and it is healthy with its raft index within %s of the leader'\''s\n' "$timeout" 20
   fi

@@ -23,7 +23,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:79987fc49de147bd7f40572661016e052baecf7642a4de978f4ba4606ae1c98a # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:552ae2630aeee03ce74d6200aeac396ccb652fffa3ce3dff2a116ff566abc657 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

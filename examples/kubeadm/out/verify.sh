@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:6784256783a54a67647ed4724010fda80265f1a85d7496778e94632b0df8808c # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:ca817624720d09fdc8f7ae881d8cc5e979c6de36d0b2f84bd05c5f836039b73e # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

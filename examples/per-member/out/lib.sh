@@ -7,12 +7,12 @@
 # price is that the scripts must be copied together with it. A script and this file generated from different inputs
 # must not run together: each script names the library generated with it (its sha256, of this file's text with the
 # fingerprint below written as zeros), and any other is refused here, before anything is touched.
-if [[ ${library-} != sha256:e782b519135fce6dd6164fcbfe03b6c06cd4cb49f67bd08f73c010cdac7beeef ]]; then
+if [[ ${library-} != sha256:e64bc1a4ecf1accbe45bbe48c44708979bbaac8ca5c8e6b7a84da6ae24dc8aaa ]]; then
   if [[ -z ${library-} ]]; then
     printf 'error: %s is sourced by the scripts beside it, not run on its own\n' "${BASH_SOURCE[0]}" >&2
   else
     printf 'error: %s and %s were generated from different inputs (the script expects the library %s, this one is %s): run npm run generate again, and copy the scripts together with lib.sh\n' \
-      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:e782b519135fce6dd6164fcbfe03b6c06cd4cb49f67bd08f73c010cdac7beeef >&2
+      "${BASH_SOURCE[1]-$0}" "${BASH_SOURCE[0]}" "$library" sha256:e64bc1a4ecf1accbe45bbe48c44708979bbaac8ca5c8e6b7a84da6ae24dc8aaa >&2
   fi
   exit 2
 fi
@@ -511,15 +511,17 @@ tls_payloads() {
     payload "$from" "$staged"
   done
 }
-# tls_places MASTER: the remote script's lines that install them, each with its mode, as root.
-tls_places() {
-  local word from staged target mode
+# tls_places MASTER: the remote script's lines that install them, each with its mode, as root, each written beside
+# its place under another name and renamed into it: etcd reads its certificate and key again for every new
+# connection (no restart needed), and `install` straight onto the file unlinks it first, a moment with no file.
+tls_places() { # MASTER [PLACE]: PLACE is the remote function that places each (default: place)
+  local word from staged target mode placer=${2:-place}
   local -a words
   read -r -a words <<<"${tls_files[$1]}"
   for word in "${words[@]}"; do
     tls_file_fields "$word"
     # shellcheck disable=SC2016 # "$stage" is expanded by the remote shell, where it is set
-    printf 'place "$stage"/%q %q %q\n' "$staged" "$target" "$mode"
+    printf '%s "$stage"/%q %q %q %q\n' "$placer" "$staged" "$target" "$mode" "${target%/*}/.${target##*/}.etcd-bootstrap"
   done
 }
 # ---- etcdctl, the way verify.via in cluster.json says (crictl), and what the health gates read from it ----
@@ -749,7 +751,10 @@ take_cluster_lock() { # takes the lock on the cluster, or fails naming its holde
   done
 }
 keep_cluster_lock() { # in the background: renews the lease while the script ($$, its pid) lives
+  # It holds none of the script's files open: not the local lock, and not the copy of its standard error that notes
+  # go to (whoever reads the script's output would wait for this to end).
   if [[ -n $local_lock ]]; then exec {local_lock}<&-; fi
+  exec {notes}>&-
   while sleep "$lock_renew" && kill -0 "$$" 2>/dev/null; do
     etcdctl_run lease keep-alive --once "$lock_lease" --endpoints="$all_client_urls" || true
   done

@@ -14,7 +14,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:e782b519135fce6dd6164fcbfe03b6c06cd4cb49f67bd08f73c010cdac7beeef # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:e64bc1a4ecf1accbe45bbe48c44708979bbaac8ca5c8e6b7a84da6ae24dc8aaa # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
@@ -61,6 +61,8 @@ known_peers=(https://master1.node.local.consul:2380 https://master2.node.local.c
 known_clients=(https://master1.node.local.consul:2379 https://master2.node.local.consul:2379 https://master3.node.local.consul:2379)
 known_roles=(founding founding founding)
 known_joins=('' '' '')
+# The certificates each master's etcd presents, here, with the names they must cover there: FILE|OPTION|NAME words.
+known_certificate_checks=('../pki/master1-server.pem|-checkhost|master1.node.local.consul ../pki/master1-server.pem|-checkip|192.168.56.11 ../pki/master1-peer.pem|-checkhost|master1.node.local.consul ../pki/master1-peer.pem|-checkip|192.168.56.11' '../pki/master2-server.pem|-checkhost|master2.node.local.consul ../pki/master2-server.pem|-checkip|192.168.56.12 ../pki/master2-peer.pem|-checkhost|master2.node.local.consul ../pki/master2-peer.pem|-checkip|192.168.56.12' '../pki/master3-server.pem|-checkhost|master3.node.local.consul ../pki/master3-server.pem|-checkip|192.168.56.13 ../pki/master3-peer.pem|-checkhost|master3.node.local.consul ../pki/master3-peer.pem|-checkip|192.168.56.13')
 learners=yes
 index_of_peer() { index_in "$1" "${known_peers[@]}"; } # PEER_URL: its index among the known masters, or nothing
 index_of_name() { index_in "$1" "${known_names[@]}"; } # NAME
@@ -161,6 +163,18 @@ for s in "${steps[@]}"; do
     if [[ $expected != "$given" ]]; then
       refusals+=("$kind $name: cluster.json says it joins with ${given% }, but the members will then be ${expected% }: etcd refuses a member whose initial cluster differs from the live one (\"member count is unequal\"); set its $([[ ${known_roles[i]} == rejoins ]] && echo rejoinedWith || echo joinedWith) to those, generate, and run again")
     fi
+    # Its certificate must cover its host and ip before it joins: the others refuse a peer (and clients a server)
+    # whose certificate does not name it, and the member added would never start.
+    read -r -a checks <<<"${known_certificate_checks[i]}"
+    for check in ${checks[@]+"${checks[@]}"}; do
+      IFS='|' read -r check_file check_option check_name <<<"$check"
+      beside_script check_file "$check_file"
+      if [[ ! -r $check_file ]]; then
+        refusals+=("$kind $name: cannot read its certificate $check_file: make it first (out/certs.sh)")
+      elif ! openssl x509 -in "$check_file" -noout "$check_option" "$check_name" 2>/dev/null | grep -q 'does match'; then
+        refusals+=("$kind $name: its certificate $check_file does not cover $check_name (its host or ip): peers and clients would refuse it there. Re-issue it with that name (out/certs.sh --renew), send it with out/distribute.sh, then run members.sh again")
+      fi
+    done
     if [[ $learners == no ]] && ((${#healthy_set[@]} < $(quorum $((${#voters[@]} + 1))))); then
       refusals+=("add $name: without learners (this etcd has none) it votes from the moment it is added, and ${#healthy_set[@]} healthy of $((${#voters[@]} + 1)) members is no quorum until it starts: add members to a cluster of at least three healthy ones")
     fi

@@ -10,7 +10,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:e782b519135fce6dd6164fcbfe03b6c06cd4cb49f67bd08f73c010cdac7beeef # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:e64bc1a4ecf1accbe45bbe48c44708979bbaac8ca5c8e6b7a84da6ae24dc8aaa # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"

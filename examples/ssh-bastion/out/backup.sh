@@ -12,7 +12,7 @@
 set -Eeuo pipefail
 # What the scripts here share is lib.sh, beside this script (`here`, its physical directory, found without CDPATH).
 here=$(CDPATH='' cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-library=sha256:e604ba8611a28bb026e21e6ad59f30f2a710e42ee5ff960629f51a66192364bc # the lib.sh generated with this script: lib.sh refuses a script from other inputs
+library=sha256:8e34a5be3d9bf98be738083ce7eb192994c52b2d16c21bee6d42e483d23e75e5 # the lib.sh generated with this script: lib.sh refuses a script from other inputs
 [[ -f $here/lib.sh ]] || { printf 'error: %s needs %s, generated with it: copy the scripts together with lib.sh, or run npm run generate again\n' "$0" "$here/lib.sh" >&2; exit 2; }
 # shellcheck source=lib.sh
 source "$here/lib.sh"
