@@ -372,6 +372,35 @@ s('a restore that fails on one master after the members stopped puts no manifest
   check(marker === 'written after the snapshot', `after going back, the key written just before the failed restore should be there (the data of before), but it is ${JSON.stringify(marker)}`);
 });
 
+s('a restore cut short after the members stopped is carried on by the next run: it finds the earlier run, restores the same snapshot, and every member comes back on it', async (state) => {
+  const w = world(state);
+  check(w.snapshot, 'not checked: no snapshot from the test before');
+  // Issue 19, item 5: a second run used names of its own, found no manifest of its run to put back, and ended with
+  // every member stopped.
+  await sleep(1_100);
+  const failBin = failingTool(w, 'sudo', '*" mv -T -- "*"/data "*', 'moving the restored data into place');
+  await w.gateway.put('/between/cut-short', 'written after the snapshot');
+  const first = await script(w, 'restore.sh', [w.snapshot, '--apply'], { PATH: `${failBin}:${w.env['PATH']}`, STANDIN_FAIL_ON: 'master2' });
+  check(first.code === 1 && first.stderr.includes('restore.sh stopped before putting any manifest back'), () => `the first run stops with every member stopped: ${explain(first)}`);
+  const stamp = /--initial-cluster-token \S+-restored-(\d{14})/.exec(first.stdout)?.[1];
+  check(stamp, () => `the first run's time: ${first.stdout}`);
+  await sleep(1_100);
+  const second = await script(w, 'restore.sh', [w.snapshot, '--apply']);
+  check(second.code === 0, () => `the second run carries the first on: ${explain(second)}`);
+  check(second.stdout.includes(`the run that began at ${stamp} (UTC), of this snapshot, did not finish: this run carries it on`), () => `says it carries the earlier run on:\n${indent(second.stdout, 2)}`);
+  check(/restored by the run that began at this time already: kept|the restored data is in place already/.test(second.stdout), () => `what the first run did is kept:\n${indent(second.stdout, 2)}`);
+  await waitFor('every member healthy on the snapshot', 30_000, () => healthy(w), () => logs(w));
+  const { kvs } = await w.gateway.range('/before/');
+  check(kvs.size === KEYS, `the ${KEYS} keys of the snapshot are all there, but ${kvs.size} are`);
+  const between = (await w.gateway.range('/between/')).kvs;
+  check(!between.has('/between/cut-short'), 'the key written after the snapshot is not: every member is on the snapshot');
+  // Nothing of either run is left out of place: no manifest aside, no record of an unfinished run.
+  for (const name of NAMES) {
+    const beside = readdirSync(w.runner.onNode(name, `${w.remote}/etc/kubernetes`)).filter((f) => f.startsWith('etcd.manifest.restore-'));
+    check(beside.length === 0, `${name}: nothing left beside the manifest directory: ${beside.join(', ')}`);
+  }
+});
+
 s('restore.sh --apply also works with every member down (etcd failing to start, kubelet retrying)', async (state) => {
   const w = world(state);
   check(w.snapshot, 'not checked: no snapshot from the test before');

@@ -164,7 +164,8 @@ withWorld('distribute.sh --dry-run prints every copy ("would copy FILE to PATH (
       [join(world.out, `${master}-etcd.manifest`), `${remote}/etc/kubernetes/manifests/etcd.manifest`, '0644'],
     ], `${master}: every copy, with its destination and mode:\n${run.shown}`);
     const script = dryScript(run, master);
-    assert.ok(script.some((line) => line.startsWith(`place "$stage"/${TLS.key} ${remote}/etc/etcd/${TLS.key} 0600`)), `${master}: the key's placing:\n${script.join('\n')}`);
+    // Placed beside its place under another name, then renamed; a running member's that differs waits for the rolling apply.
+    assert.ok(script.some((line) => line === `place_or_leave "$stage"/${TLS.key} ${remote}/etc/etcd/${TLS.key} 0600 ${remote}/etc/etcd/.${TLS.key}.etcd-bootstrap`), `${master}: the key's placing:\n${script.join('\n')}`);
     assert.ok(script.some((line) => line.includes('sudo install -o root -g root -m')), `${master}: the install as root`);
   }
   const key = dummy(TLS.key);

@@ -240,7 +240,7 @@ withWorld('distribute.sh refuses to start when a certificate file is missing, be
 // ---------------------------------------------------------------------------------------------------------------
 // Parallelism: at most -j hosts at a time, all of them with a large enough -j.
 
-withWorld('distribute.sh -j 3 works on the 3 masters at once; -j 1 one after another (from the stand-in\'s call times, and wall time)', (world) => {
+withWorld('distribute.sh -j 3 works on the 3 masters at once; -j 1 one after another (from the stand-in\'s call times)', (world) => {
   const SLEEP = 0.5;
   const parallel = runScript(world, 'distribute.sh', { STANDIN_SLEEP: String(SLEEP) }, ['-j', '3']);
   assert.is(parallel.status, 0, parallel.shown);
@@ -257,7 +257,8 @@ withWorld('distribute.sh -j 3 works on the 3 masters at once; -j 1 one after ano
   assert.is(oneByOne.length, 3, 'one call per master');
   assert.is(concurrency(oneByOne), 1, `with -j 1 no two calls overlap: ${JSON.stringify(oneByOne.map((c) => [c.start, c.end]))}`);
   assert.ok(serial.ms >= 3 * SLEEP * 1000, `with -j 1 the run takes at least 3 × ${SLEEP} s; took ${serial.ms} ms`);
-  assert.ok(parallel.ms < serial.ms, `-j 3 (${parallel.ms} ms) is faster than -j 1 (${serial.ms} ms)`);
+  // The wall times are printed, not compared: on a loaded machine the start-up of the scripts outweighs the stand-in's
+  // sleeps (CI saw -j 3 take 4.65 s and -j 1 4.49 s); the call times above prove the overlap.
   console.log(`  distribute.sh, ${SLEEP} s per connection: -j 3 took ${Math.round(parallel.ms)} ms, -j 1 ${Math.round(serial.ms)} ms`);
 });
 

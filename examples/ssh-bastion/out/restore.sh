@@ -70,16 +70,21 @@ if [[ $apply == yes && $dry_run == yes ]]; then usage_error "--apply and --dry-r
 select_hosts master1 master2 master3
 
 member_ips=(10.0.1.11 10.0.1.12 10.0.1.13)
-stamp=$(date -u +%Y%m%d%H%M%S)
-new_token=etcd-cluster-0-restored-$stamp
 data_dir=/var/lib/etcd
 manifest=/etc/kubernetes/manifests/etcd.manifest
-aside=/etc/kubernetes/etcd.manifest.restore-$stamp
-stage=/var/lib/etcd.restoring-$stamp
-stage_in_data=/var/lib/etcd/.etcd-bootstrap-restore-$stamp
-old_data=$data_dir.$stamp
-# Where the old data goes when the data directory is a mount point, which cannot be renamed: inside it.
-kept_in_data=.etcd-bootstrap-old-$stamp
+aside_prefix=/etc/kubernetes/etcd.manifest.restore-
+resuming=no
+run_names() { # STAMP: the names of the run that began at STAMP (UTC)
+  stamp=$1
+  new_token=etcd-cluster-0-restored-$stamp
+  aside=$aside_prefix$stamp
+  stage=/var/lib/etcd.restoring-$stamp
+  stage_in_data=/var/lib/etcd/.etcd-bootstrap-restore-$stamp
+  old_data=$data_dir.$stamp
+  # Where the old data goes when the data directory is a mount point, which cannot be renamed: inside it.
+  kept_in_data=.etcd-bootstrap-old-$stamp
+}
+run_names "$(date -u +%Y%m%d%H%M%S)"
 
 # ---- The snapshot, checked here before any node is touched.
 step local "check $snapshot against its digest"
@@ -121,7 +126,7 @@ master_variables() { # MASTER
   master_tools
   assign name="$1" peer_url="${peer_urls[i]}" ip="${member_ips[i]}" \
     initial_cluster=master1=https://master1.internal.example.com:2380,master2=https://master2.internal.example.com:2380,master3=https://master3.internal.example.com:2380 new_token="$new_token" \
-    data_dir="$data_dir" stage="$stage" stage_in_data="$stage_in_data" old_data="$old_data" kept_in_data="$kept_in_data" manifest="$manifest" aside="$aside" \
+    data_dir="$data_dir" stage="$stage" stage_in_data="$stage_in_data" old_data="$old_data" kept_in_data="$kept_in_data" manifest="$manifest" aside="$aside" resuming="$resuming" \
     client_port=2379 peer_port=2380 size="$size" digest="$actual"
 }
 # on_master MASTER STEP, with a script on standard input: announces the step, then runs the script on that master
@@ -146,6 +151,18 @@ if sudo mountpoint -q -- "$data_dir"; then stage=$stage_in_data; fi
 if [[ $etcd_via == host ]] && ! command -v "$snapshot_tool_name" >/dev/null; then
   echo "$snapshot_tool_name is not on this master's PATH: install it (etcd's release archive has it; the version of the etcd image), then run restore.sh again" >&2
   exit 1
+fi
+if [[ $resuming == yes ]]; then
+  # The snapshot's bytes follow this script on the connection either way: read to the end, or the sender breaks off.
+  if sudo test -d "$stage/data" || sudo test -d "$stage_in_data/data"; then
+    head -c "$size" >/dev/null
+    echo "restored by the run that began at this time already: kept"
+    exit 0
+  elif sudo test -e "$old_data" || sudo test -d "$data_dir/$kept_in_data"; then
+    head -c "$size" >/dev/null
+    echo "the restored data is in place already (the old data is at $old_data)"
+    exit 0
+  fi
 fi
 if sudo test -e "$stage"; then
   echo "$stage exists: another restore.sh began in the same second (UTC), or one of this run is under way; not restoring over it. Run again in a second." >&2
@@ -180,9 +197,13 @@ MASTER
 # connection on the member's own address at its client and peer ports: true whatever else runs on the master.
 stop_on() { # MASTER
   on_master "$1" "move $manifest out to $aside, wait until etcd has stopped" <<'MASTER'
+# Which snapshot this run restores, beside the manifest moved out: a run that resumes it must restore the same one.
+printf '%s\n' "$digest" | sudo tee "$aside.sha256" >/dev/null
 if sudo test -e "$manifest"; then
   sudo mv -f -T -- "$manifest" "$aside"
   echo "moved $manifest to $aside"
+elif sudo test -e "$aside"; then
+  echo "$manifest is out already, at $aside"
 else
   echo "no $manifest: nothing for kubelet to stop"
 fi
@@ -209,6 +230,9 @@ if sudo test -d "$stage/data"; then
   restored=$stage/data
 elif sudo test -d "$stage_in_data/data"; then
   restored=$old_data/${stage_in_data##*/}/data
+elif [[ $resuming == yes ]] && { sudo test -e "$old_data" || sudo test -d "$data_dir/$kept_in_data"; }; then
+  echo "the restored data is in place already (the old data is at $old_data)"
+  exit 0
 else
   echo "no restored data of this run on this master ($stage/data or $stage_in_data/data)" >&2
   exit 1
@@ -240,6 +264,7 @@ MASTER
 start_on() { # MASTER
   on_master "$1" "put the manifest back into /etc/kubernetes/manifests" <<'MASTER'
 if ! sudo test -e "$aside"; then
+  sudo rm -f -- "$aside.sha256"
   echo "no $aside: this master had no manifest in place before the restore; put it there with distribute.sh --only $name"
   exit 0
 fi
@@ -248,8 +273,46 @@ if sudo test -e "$manifest"; then
   exit 1
 fi
 sudo mv -T -- "$aside" "$manifest"
+sudo rm -f -- "$aside.sha256"
 echo "put $manifest back"
 MASTER
+}
+
+# An earlier run cut short (interrupted, or a master lost) left its manifests out of place, each with the digest of
+# its snapshot beside it (stop_on). A new run with new names would find no manifest to put back and end with every
+# member stopped, so it takes up the earlier run's names and carries it on, restoring the same snapshot; a run of
+# another snapshot, or two unfinished runs, are refused: nothing is guessed.
+find_earlier_run() {
+  local name found line stamps=() digests=()
+  step local "look on every master for a restore.sh run that did not finish"
+  for name in "${names[@]}"; do
+    # shellcheck disable=SC2016 # expanded on the master
+    found=$(remote "$name" <<<"$(assign aside_prefix="$aside_prefix"; printf '%s\n' 'for file in "$aside_prefix"*; do' '  if [[ -e $file && $file != *.sha256 ]]; then printf "%s %s\n" "${file#"$aside_prefix"}" "$(sudo cat -- "$file.sha256" 2>/dev/null || echo unknown)"; fi' 'done')") ||
+      fail "cannot reach $name to look for an unfinished restore: a restore works on every master"
+    while read -r line; do
+      [[ -n $line ]] || continue
+      if [[ " ${stamps[*]} " != *" ${line%% *} "* ]]; then
+        stamps+=("${line%% *}")
+        digests+=("${line##* }")
+      fi
+    done <<<"$found"
+  done
+  if ((${#stamps[@]} == 0)); then
+    printf '  none\n'
+    return 0
+  fi
+  if ((${#stamps[@]} > 1)); then
+    fail "the restore.sh runs that began at ${stamps[*]} (UTC) are all unfinished (their manifests are at $aside_prefix<time> on the masters): finish or undo them by hand before another; nothing was changed"
+  fi
+  if [[ ${digests[0]} == unknown ]]; then
+    fail "the restore.sh run that began at ${stamps[0]} (UTC) is unfinished (its manifests are at $aside_prefix${stamps[0]} on the masters), and which snapshot it restores is not recorded: finish or undo it with the commands it printed; nothing was changed"
+  fi
+  if [[ ${digests[0]} != "$actual" ]]; then
+    fail "the restore.sh run that began at ${stamps[0]} (UTC) is unfinished, and it restores another snapshot (sha256 ${digests[0]}): run restore.sh --apply with that snapshot to finish it; nothing was changed"
+  fi
+  run_names "${stamps[0]}"
+  resuming=yes
+  printf '  the run that began at %s (UTC), of this snapshot, did not finish: this run carries it on, under its names (%s)\n' "$stamp" "$aside"
 }
 
 # The way back, printed when a step fails before any manifest is back in place.
@@ -277,6 +340,7 @@ go_back() {
       printf '      sudo find %q -mindepth 1 -maxdepth 1 -exec mv -t %q -- {} +\n' "$data_dir/$kept_in_data" "$data_dir"
       printf '      sudo rmdir %q\n    fi\n' "$data_dir/$kept_in_data"
       printf '    if sudo test -e %q; then sudo mv -T %q %q; fi\n' "$aside" "$aside" "$manifest"
+      printf '    sudo rm -f %q\n' "$aside.sha256"
     done
     printf 'Nothing was deleted: the old data directories are at %s (or, where the data directory is a mount point, in %s) on the masters that got that far.\n' "$old_data" "$data_dir/$kept_in_data"
     printf 'What this run restored (in %s) is not needed to go back.\n' "$stage"
@@ -288,6 +352,7 @@ at_exit go_back
 # stops every member: it must not overlap another run's change).
 if [[ $dry_run == no ]]; then
   take_local_lock
+  find_earlier_run
   if live_members >/dev/null; then take_cluster_lock; fi
 fi
 step local "1. copy, check and restore the snapshot on every master"
