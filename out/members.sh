@@ -105,12 +105,31 @@ steps=() why=() refusals=("${clash[@]}")
 for member in "${unknown[@]}"; do
   refusals+=("$member is a member of the running cluster, but cluster.json does not know it: add it to masters as it is (to keep it), or add it marked \"removed\": true (to remove it on purpose)")
 done
+# manifest_in_place NAME: whether that master still has its etcd manifest in place (it answers 0 or 1); 2 when it
+# cannot be reached.
+manifest_in_place() {
+  # A query that changes nothing: run under --dry-run too (dry_run is dynamically scoped, as in etcdctl_read).
+  local answer=0 dry_run=no
+  remote "$1" 2>/dev/null <<'REMOTE' || answer=$?
+if sudo test -f /etc/kubernetes/manifests/etcd.manifest; then exit 0; else exit 1; fi
+REMOTE
+  if ((answer > 1)); then return 2; fi
+  return "$answer"
+}
 for pass in remove replace add; do
   for i in "${!known_names[@]}"; do
     name=${known_names[i]}
     state=${live_state[$name]:-absent}
     case $pass:${known_roles[i]}:$state in
-      remove:removed:absent) ;;
+      remove:removed:absent)
+        # Every run looks: a removal cut short between member remove and moving the manifest out leaves an etcd that
+        # kubelet restarts for ever (it is no member any more), and no member to plan a step for (issue 19).
+        found=0
+        manifest_in_place "$name" || found=$?
+        if ((found == 0)); then
+          steps+=("finish $name") why+=("cluster.json marks it removed and it is no member, yet its manifest is still in place (a removal cut short): kubelet keeps restarting an etcd there that cannot rejoin; its manifest and data go aside")
+        fi
+        ;;
       remove:removed:*) steps+=("remove $name") why+=("cluster.json marks it removed; it is a member ($state)") ;;
       replace:rejoins:unhealthy | replace:rejoins:unstarted | replace:rejoins:learner) steps+=("replace $name") why+=("cluster.json says it rejoins (its data is lost) with ${known_joins[i]}, and the member does not answer ($state)") ;;
       add:joins:absent | add:rejoins:absent) steps+=("add $name") why+=("cluster.json says it joins with ${known_joins[i]}; it is not a member") ;;
@@ -371,6 +390,7 @@ for s in "${steps[@]}"; do
   mapfile -t live_client_urls < <(current_list)
   case $kind in
     remove) remove_member "$name" ;;
+    finish) aside "$name" ;;
     replace) remove_member "$name"; unset "live_id[$name]"; add_member "$name" ;;
     add) add_member "$name" ;;
   esac

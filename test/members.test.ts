@@ -8,7 +8,7 @@
 // members.sh is shown with its message, and with nothing changed. The add and the removal are dry-run first: the
 // plan and every command --apply would run are printed, and no file on a master, no etcd and no member changes.
 import { suite } from 'uvu';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { needing, requireTools } from './support/tools.js';
 import { check, explain, parseMemberList, sleep } from './support/live-cluster.js';
@@ -262,6 +262,32 @@ members('remove master2 while it leads: move-leader first, its manifest and data
   check(readdirSync(live.world.fs('master2', 'var', 'lib')).some((f) => f.startsWith('etcd.removed-')), 'master2\'s data directory is renamed aside, not deleted');
   for (const n of ['master1', 'master3', 'master4', 'master5']) check(live.kubelet.pids()[n] === pids[n], () => `${n} did not restart:\n${live.kubelet.history()}`);
   await asClusterJsonSays(context, 'remove master2');
+});
+
+members('a removal cut short after member remove (master2 no member, its manifest back in place): the next run finds the manifest and moves it aside with its data; then nothing is left to do', async (context) => {
+  if (!context.ready) return;
+  const live = context.live!;
+  // Issue 19: between member remove and moving the manifest out, a re-run planned nothing (no member to remove) and
+  // kubelet kept restarting an etcd that could not rejoin. Put master2's manifest back, as a run cut short leaves it.
+  const beside = live.world.fs('master2', 'etc', 'kubernetes');
+  const aside = readdirSync(beside).find((f) => f.startsWith('etcd.manifest.removed.'));
+  check(aside, () => `master2's manifest aside from the removal: ${readdirSync(beside).join(', ')}`);
+  copyFileSync(join(beside, aside), live.world.fs('master2', ...MANIFEST));
+  const plan = await live.script('members.sh');
+  check(plan.code === 0 && /1\. finish master2: cluster\.json marks it removed and it is no member, yet its manifest is still in place \(a removal cut short\)/.test(plan.stdout), () => `the plan finds it: ${explain(plan)}`);
+  const pids = live.kubelet.pids();
+  const run = await live.script('members.sh', ['--apply']);
+  check(run.code === 0, () => `members.sh --apply: ${explain(run)}\n${live.kubelet.history()}`);
+  check(!existsSync(live.world.fs('master2', ...MANIFEST)), "master2's manifest left the manifest directory again");
+  const deadline = Date.now() + 20_000;
+  while (live.kubelet.pids()['master2'] !== undefined) {
+    check(Date.now() < deadline, () => `kubelet stops master2's etcd:\n${live.kubelet.history()}`);
+    await sleep(200);
+  }
+  for (const n of ['master1', 'master3', 'master4', 'master5']) check(JSON.stringify(live.kubelet.pids()[n]) === JSON.stringify(pids[n]), () => `${n} did not restart:\n${live.kubelet.history()}`);
+  const again = await live.script('members.sh');
+  check(again.code === 0 && again.stdout.includes('nothing to change'), () => `then nothing is left to do: ${explain(again)}`);
+  await asClusterJsonSays(context, 'a removal cut short, finished');
 });
 
 members('replace master3 after its data directory is wiped: rejoinedWith in cluster.json, remove and add with an empty data directory', async (context) => {
